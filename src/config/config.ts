@@ -1,0 +1,140 @@
+import { z } from 'zod';
+
+const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const timezone = z.string().refine(isTimeZone, { message: 'must be an IANA time zone such as Asia/Shanghai' });
+
+export function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every environment variable Meridian reads, with its default. The README's configuration table mirrors this. */
+const envSchema = z.object({
+  PORT: intFrom(8080).pipe(z.number().max(65535)),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  DATA_DIR: z.string().default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DEFAULT_TIMEZONE: timezone.default('Asia/Shanghai'),
+  MERIDIAN_OPERATOR_NAME: z.string().min(1).default('Operator'),
+  MERIDIAN_ADMIN_EMAIL: z.email().default('admin@meridian.local'),
+  MERIDIAN_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  MERIDIAN_API_KEY: z
+    .string()
+    .regex(/^mk_[A-Za-z0-9_-]{24,}$/, 'must look like mk_ followed by at least 24 URL-safe characters')
+    .optional(),
+  RATE_LIMIT_PER_SECOND: intFrom(200, 1),
+  RATE_LIMIT_BURST: intFrom(400, 1),
+  SESSION_TTL_HOURS: intFrom(12, 1),
+  LOGIN_MAX_FAILURES: intFrom(5, 1),
+  LOGIN_LOCK_MINUTES: intFrom(15, 1),
+  TEST_PERIOD_DAYS: intFrom(90, 1),
+  SILENT_PERIOD_DAYS: intFrom(90, 1),
+  DEACTIVATED_RETIRE_DAYS: intFrom(365, 1),
+  SCHEDULER_INTERVAL_MS: intFrom(5000, 50),
+  SHUTDOWN_TIMEOUT_MS: intFrom(15000, 100),
+  PROVISIONING_ADAPTER: z.enum(['simulated', 'http']).default('simulated'),
+  PROVISIONING_SIM_DELAY_MS: intFrom(0),
+  PROVISIONING_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+  PROVISIONING_HTTP_URL: z.url().optional(),
+  PROVISIONING_HTTP_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  PROVISIONING_HTTP_TIMEOUT_MS: intFrom(5000, 1),
+});
+
+export interface Config {
+  readonly http: { readonly port: number; readonly host: string };
+  readonly database: { readonly url?: string; readonly dataDir: string };
+  readonly logLevel: string;
+  readonly defaultTimezone: string;
+  readonly bootstrap: {
+    readonly operatorName: string;
+    readonly adminEmail: string;
+    readonly adminPassword?: string;
+    readonly apiKey?: string;
+  };
+  readonly security: {
+    readonly rateLimitPerSecond: number;
+    readonly rateLimitBurst: number;
+    readonly sessionTtlHours: number;
+    readonly loginMaxFailures: number;
+    readonly loginLockMinutes: number;
+  };
+  readonly lifecycle: {
+    readonly testPeriodDays: number;
+    readonly silentPeriodDays: number;
+    readonly deactivatedRetireDays: number;
+    readonly schedulerIntervalMs: number;
+  };
+  readonly shutdownTimeoutMs: number;
+  readonly provisioning:
+    | { readonly adapter: 'simulated'; readonly delayMs: number; readonly failureRate: number }
+    | { readonly adapter: 'http'; readonly url: string; readonly secret: string; readonly timeoutMs: number };
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once; reports every invalid variable in one message. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.PROVISIONING_ADAPTER === 'http' && (!e.PROVISIONING_HTTP_URL || !e.PROVISIONING_HTTP_SECRET)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  PROVISIONING_HTTP_URL and PROVISIONING_HTTP_SECRET are required when PROVISIONING_ADAPTER=http',
+    );
+  }
+  return deepFreeze<Config>({
+    http: { port: e.PORT, host: e.HOST },
+    database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR },
+    logLevel: e.LOG_LEVEL,
+    defaultTimezone: e.DEFAULT_TIMEZONE,
+    bootstrap: {
+      operatorName: e.MERIDIAN_OPERATOR_NAME,
+      adminEmail: e.MERIDIAN_ADMIN_EMAIL,
+      adminPassword: e.MERIDIAN_ADMIN_PASSWORD,
+      apiKey: e.MERIDIAN_API_KEY,
+    },
+    security: {
+      rateLimitPerSecond: e.RATE_LIMIT_PER_SECOND,
+      rateLimitBurst: e.RATE_LIMIT_BURST,
+      sessionTtlHours: e.SESSION_TTL_HOURS,
+      loginMaxFailures: e.LOGIN_MAX_FAILURES,
+      loginLockMinutes: e.LOGIN_LOCK_MINUTES,
+    },
+    lifecycle: {
+      testPeriodDays: e.TEST_PERIOD_DAYS,
+      silentPeriodDays: e.SILENT_PERIOD_DAYS,
+      deactivatedRetireDays: e.DEACTIVATED_RETIRE_DAYS,
+      schedulerIntervalMs: e.SCHEDULER_INTERVAL_MS,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    provisioning:
+      e.PROVISIONING_ADAPTER === 'http'
+        ? {
+            adapter: 'http',
+            url: e.PROVISIONING_HTTP_URL ?? '',
+            secret: e.PROVISIONING_HTTP_SECRET ?? '',
+            timeoutMs: e.PROVISIONING_HTTP_TIMEOUT_MS,
+          }
+        : { adapter: 'simulated', delayMs: e.PROVISIONING_SIM_DELAY_MS, failureRate: e.PROVISIONING_SIM_FAILURE_RATE },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,162 @@
+import type { ColumnType, Generated, Kysely, Transaction } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface AccountTable {
+  id: string;
+  parent_id: string | null;
+  /** Materialised path of ids from the root, e.g. `/acc_a/acc_b/`; prefix queries find descendants. */
+  path: string;
+  kind: 'operator' | 'reseller' | 'enterprise';
+  name: string;
+  timezone: string;
+  created_at: CreatedAt;
+}
+
+export interface GroupTable {
+  id: string;
+  account_id: string;
+  name: string;
+  description: string | null;
+  created_at: CreatedAt;
+}
+
+export interface UserTable {
+  id: string;
+  account_id: string;
+  email: string;
+  name: string;
+  role: string;
+  password_hash: string;
+  disabled: Generated<boolean>;
+  created_at: CreatedAt;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  account_id: string;
+  name: string;
+  role: string;
+  /** First characters of the secret, shown in lists so a key can be recognised. */
+  prefix: string;
+  secret_hash: string;
+  created_by: string | null;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface LoginSessionTable {
+  token_hash: string;
+  user_id: string;
+  expires_at: Timestamp;
+  created_at: CreatedAt;
+}
+
+export interface SimTable {
+  iccid: string;
+  account_id: string;
+  group_id: string | null;
+  state: string;
+  suspend_reason: string | null;
+  msisdn: string | null;
+  eid: string | null;
+  imei: string | null;
+  batch: string | null;
+  labels: string[];
+  custom_fields: Json<Record<string, string>>;
+  device_name: string | null;
+  /** When the automatic transition out of the current state is due (test/silent end, retirement). */
+  state_due_at: Timestamp | null;
+  activated_at: Timestamp | null;
+  state_changed_at: Timestamp;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface SimProfileTable {
+  imsi: string;
+  iccid: string;
+  position: number;
+  active: boolean;
+}
+
+export interface ChangeRecordTable {
+  id: Generated<number>;
+  account_id: string;
+  iccid: string;
+  field: string;
+  old_value: string | null;
+  new_value: string | null;
+  source: string;
+  actor: string | null;
+  reason: string | null;
+  status: string;
+  error: string | null;
+  job_id: string | null;
+  created_at: Timestamp;
+  completed_at: Timestamp | null;
+}
+
+export interface JobTable {
+  id: string;
+  account_id: string;
+  kind: string;
+  status: string;
+  dry_run: boolean;
+  total: number;
+  done: Generated<number>;
+  failed: Generated<number>;
+  params: Json<Record<string, unknown>>;
+  summary: Json<Record<string, unknown>>;
+  created_by: string | null;
+  error: string | null;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export interface JobResultTable {
+  job_id: string;
+  seq: number;
+  subject: string | null;
+  ok: boolean;
+  code: string | null;
+  message: string | null;
+}
+
+export interface JobInputTable {
+  job_id: string;
+  content: string;
+}
+
+export interface IdempotencyKeyTable {
+  principal: string;
+  key: string;
+  request_hash: string;
+  status_code: number | null;
+  response_body: string | null;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  accounts: AccountTable;
+  groups: GroupTable;
+  users: UserTable;
+  api_keys: ApiKeyTable;
+  login_sessions: LoginSessionTable;
+  sims: SimTable;
+  sim_profiles: SimProfileTable;
+  change_records: ChangeRecordTable;
+  jobs: JobTable;
+  job_results: JobResultTable;
+  job_inputs: JobInputTable;
+  idempotency_keys: IdempotencyKeyTable;
+}
+
+export type Db = Kysely<Database>;
+/** Either the database or an open transaction: repositories accept both. */
+export type Executor = Kysely<Database> | Transaction<Database>;

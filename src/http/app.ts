@@ -1,0 +1,99 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { sql } from 'kysely';
+import { accountRoutes } from '../modules/accounts/account.routes.ts';
+import { authRoutes } from '../modules/auth/auth.routes.ts';
+import { groupRoutes } from '../modules/groups/group.routes.ts';
+import { jobRoutes } from '../modules/jobs/job.routes.ts';
+import { provisioningRoutes } from '../modules/provisioning/provisioning.routes.ts';
+import { simRoutes } from '../modules/sims/sim.routes.ts';
+import type { Services } from '../services.ts';
+import { registerAuthentication } from './auth.ts';
+import { referencePage } from './docs-page.ts';
+import { registerIdempotency } from './idempotency.ts';
+import { createMetrics, registerHttpMetrics } from './metrics.ts';
+import { errorHandler, problem, sendProblem } from './problem.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+export const API_VERSION = '0.1.0';
+
+export interface AppOptions {
+  logger?: Logger | false;
+  /** Readiness: false while starting or stopping. */
+  isReady?: () => boolean;
+}
+
+/** Builds the HTTP application: REST API under /api/v1, OpenAPI, reference page, health and metrics. */
+export async function buildApp(s: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger || undefined,
+    logger: options.logger === undefined ? false : undefined,
+    // NOTE: one log line per request would dominate the hot paths; requests are counted in /metrics, errors are logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: true,
+    bodyLimit: 4 * 1024 * 1024,
+    ajv: { customOptions: { coerceTypes: false } },
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem(404, 'route_not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  const metrics = createMetrics();
+  registerHttpMetrics(app, metrics);
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Meridian API',
+        version: API_VERSION,
+        description:
+          'IoT connectivity management: accounts, SIM inventory and lifecycle, change records and bulk jobs. ' +
+          'Authenticate with an API key (`Authorization: Bearer mk_…` or `X-API-Key`) or a login session cookie. ' +
+          'Errors are `application/problem+json` with a stable `code`. POST requests honour `Idempotency-Key`.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'API key mk_…' },
+          session: { type: 'apiKey', in: 'cookie', name: 'meridian_session' },
+        },
+      },
+      security: [{ apiKey: [] }, { session: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+
+  registerAuthentication(app, s.auth, new RateLimiter(s.config.security.rateLimitPerSecond, s.config.security.rateLimitBurst));
+  registerIdempotency(app, s.db);
+
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes(s));
+      await api.register(accountRoutes(s));
+      await api.register(groupRoutes(s));
+      await api.register(simRoutes(s));
+      await api.register(jobRoutes(s));
+      await api.register(provisioningRoutes(s));
+    },
+    { prefix: '/api/v1' },
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html').send(referencePage(app.swagger())));
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const ready = options.isReady?.() ?? true;
+    const database = await sql`SELECT 1`.execute(s.db).then(() => true, () => false);
+    if (!ready || !database) return sendProblem(reply, problem(503, 'not_ready', ready ? 'database unreachable' : 'starting or shutting down'));
+    return { status: 'ready' };
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+  return app;
+}

@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** The Prometheus registry of one server, with HTTP request metrics. */
+export function createMetrics(): { registry: Registry; httpRequests: Counter; httpDuration: Histogram } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'meridian_' });
+  const httpRequests = new Counter({
+    name: 'meridian_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'meridian_http_request_duration_seconds',
+    help: 'HTTP request duration by method and route',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
+  return { registry, httpRequests, httpDuration };
+}
+
+export function registerHttpMetrics(app: FastifyInstance, m: ReturnType<typeof createMetrics>): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    m.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    m.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+}

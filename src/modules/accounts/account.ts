@@ -1,0 +1,69 @@
+/** Account tree and role rules: pure, no I/O. */
+export const ACCOUNT_KINDS = ['operator', 'reseller', 'enterprise'] as const;
+export type AccountKind = (typeof ACCOUNT_KINDS)[number];
+
+export const ROLES = ['operator_admin', 'reseller_admin', 'enterprise_admin', 'enterprise_operator', 'read_only'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Account {
+  id: string;
+  parentId: string | null;
+  path: string;
+  kind: AccountKind;
+  name: string;
+  timezone: string;
+  createdAt: Date;
+}
+
+/** Who is acting: resolved from an API key or a login session. */
+export interface Principal {
+  accountId: string;
+  accountPath: string;
+  accountKind: AccountKind;
+  role: Role;
+  /** `user:<id>` or `key:<id>`, recorded as the actor of changes. */
+  actor: string;
+  source: 'web' | 'api';
+}
+
+/** The roles a user or API key of an account of this kind may hold. */
+export const ROLES_BY_KIND: Record<AccountKind, readonly Role[]> = {
+  operator: ['operator_admin', 'read_only'],
+  reseller: ['reseller_admin', 'read_only'],
+  enterprise: ['enterprise_admin', 'enterprise_operator', 'read_only'],
+};
+
+/** The kinds of child account an account of this kind may have. */
+export const CHILD_KINDS: Record<AccountKind, readonly AccountKind[]> = {
+  operator: ['reseller', 'enterprise'],
+  reseller: ['reseller', 'enterprise'],
+  enterprise: [],
+};
+
+export type Permission =
+  | 'read'
+  | 'accounts:write'
+  | 'users:write'
+  | 'groups:write'
+  | 'sims:write'
+  | 'sims:import'
+  | 'system:write';
+
+const PERMISSIONS: Record<Role, readonly Permission[]> = {
+  operator_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'system:write'],
+  reseller_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import'],
+  enterprise_admin: ['read', 'users:write', 'groups:write', 'sims:write'],
+  enterprise_operator: ['read', 'sims:write'],
+  read_only: ['read'],
+};
+
+export function can(role: Role, permission: Permission): boolean {
+  return PERMISSIONS[role].includes(permission);
+}
+
+/** True when `path` is the principal's own account or one of its descendants. */
+export function isWithin(principal: Pick<Principal, 'accountPath'>, path: string): boolean {
+  return path.startsWith(principal.accountPath);
+}
+
+export const childPath = (parentPath: string, id: string): string => `${parentPath}${id}/`;

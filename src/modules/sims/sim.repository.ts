@@ -1,0 +1,238 @@
+import { type Expression, type Selectable, type SqlBool, sql } from 'kysely';
+import type { Executor, SimTable } from '../../db/database.ts';
+import type { Sim, SimAttributes, SimProfile, SimState, SuspendReason } from './sim.ts';
+
+export type SimRow = Selectable<SimTable>;
+
+export function toSim(r: SimRow, profiles: SimProfile[]): Sim {
+  return {
+    iccid: r.iccid,
+    accountId: r.account_id,
+    groupId: r.group_id,
+    state: r.state as SimState,
+    suspendReason: r.suspend_reason as SuspendReason | null,
+    imsi: profiles.find((p) => p.active)?.imsi ?? null,
+    profiles,
+    msisdn: r.msisdn,
+    eid: r.eid,
+    imei: r.imei,
+    batch: r.batch,
+    labels: r.labels,
+    customFields: r.custom_fields,
+    deviceName: r.device_name,
+    stateDueAt: r.state_due_at,
+    activatedAt: r.activated_at,
+    stateChangedAt: r.state_changed_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** Visibility: the SIM's account lies in the subtree at `scopePath`. The root sees everything without a join. */
+export interface Scope {
+  path: string;
+  isRoot: boolean;
+}
+
+const scoped = (db: Executor, scope: Scope) => {
+  const q = db.selectFrom('sims');
+  return scope.isRoot
+    ? q
+    : q.where('sims.account_id', 'in', db.selectFrom('accounts').select('id').where('path', 'like', `${scope.path}%`));
+};
+
+export async function profilesOf(db: Executor, iccids: string[]): Promise<Map<string, SimProfile[]>> {
+  const out = new Map<string, SimProfile[]>();
+  if (iccids.length === 0) return out;
+  const rows = await db
+    .selectFrom('sim_profiles')
+    .select(['iccid', 'imsi', 'active'])
+    .where('iccid', '=', sql<string>`any(${iccids}::text[])`)
+    .orderBy('iccid')
+    .orderBy('position')
+    .execute();
+  for (const r of rows) {
+    let list = out.get(r.iccid);
+    if (!list) out.set(r.iccid, (list = []));
+    list.push({ imsi: r.imsi, active: r.active });
+  }
+  return out;
+}
+
+export async function withProfiles(db: Executor, rows: SimRow[]): Promise<Sim[]> {
+  const profiles = await profilesOf(db, rows.map((r) => r.iccid));
+  return rows.map((r) => toSim(r, profiles.get(r.iccid) ?? []));
+}
+
+export async function findSimRow(db: Executor, iccid: string, scope: Scope): Promise<SimRow | undefined> {
+  return scoped(db, scope).selectAll().where('iccid', '=', iccid).executeTakeFirst();
+}
+
+export async function findSimRows(db: Executor, iccids: string[], scope: Scope): Promise<SimRow[]> {
+  if (iccids.length === 0) return [];
+  return scoped(db, scope).selectAll().where('iccid', '=', sql<string>`any(${iccids}::text[])`).execute();
+}
+
+export interface SimFilter {
+  state?: SimState[];
+  accountId?: string;
+  groupId?: string;
+  batch?: string;
+  label?: string[];
+  customFields?: Record<string, string>;
+  iccid?: string;
+  imsi?: string;
+  msisdn?: string;
+  imei?: string;
+  /** Any of ICCID, IMSI, MSISDN or IMEI equal to this. */
+  q?: string;
+}
+
+export const SIM_SORTS = ['iccid', 'createdAt', 'updatedAt', 'stateChangedAt'] as const;
+export type SimSort = (typeof SIM_SORTS)[number];
+const SORT_COLUMN = {
+  iccid: 'iccid',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  stateChangedAt: 'state_changed_at',
+} as const satisfies Record<SimSort, keyof SimTable>;
+
+function filtered(db: Executor, scope: Scope, f: SimFilter) {
+  let q = scoped(db, scope);
+  if (f.state?.length) q = q.where('state', '=', sql<string>`any(${f.state}::text[])`);
+  if (f.accountId) q = q.where('account_id', '=', f.accountId);
+  if (f.groupId) q = q.where('group_id', '=', f.groupId);
+  if (f.batch) q = q.where('batch', '=', f.batch);
+  if (f.label?.length) q = q.where(sql<SqlBool>`labels @> ${f.label}::text[]`);
+  if (f.customFields && Object.keys(f.customFields).length) {
+    q = q.where(sql<SqlBool>`custom_fields @> ${JSON.stringify(f.customFields)}::jsonb`);
+  }
+  if (f.iccid) q = q.where('iccid', '=', f.iccid);
+  if (f.msisdn) q = q.where('msisdn', '=', f.msisdn);
+  if (f.imei) q = q.where('imei', '=', f.imei);
+  if (f.imsi) q = q.where('iccid', 'in', db.selectFrom('sim_profiles').select('iccid').where('imsi', '=', f.imsi));
+  if (f.q) {
+    const term = f.q;
+    q = q.where((eb) =>
+      eb.or([
+        eb('iccid', '=', term),
+        eb('msisdn', '=', term),
+        eb('imei', '=', term),
+        eb('iccid', 'in', db.selectFrom('sim_profiles').select('iccid').where('imsi', '=', term)),
+      ]),
+    );
+  }
+  return q;
+}
+
+export interface Page {
+  sort: SimSort;
+  order: 'asc' | 'desc';
+  limit: number;
+  /** Keyset position: the sort value and ICCID of the last row of the previous page. */
+  after?: { value: string; iccid: string };
+}
+
+export async function listSimRows(db: Executor, scope: Scope, f: SimFilter, page: Page): Promise<SimRow[]> {
+  const col = SORT_COLUMN[page.sort];
+  let q = filtered(db, scope, f).selectAll();
+  if (page.after) {
+    const { value, iccid } = page.after;
+    const cmp = page.order === 'asc' ? '>' : '<';
+    const key: Expression<unknown> =
+      col === 'iccid' ? sql`${sql.ref('iccid')}` : sql`(${sql.ref(col)}, ${sql.ref('iccid')})`;
+    const pos: Expression<unknown> = col === 'iccid' ? sql`${iccid}` : sql`(${value}::timestamptz, ${iccid})`;
+    q = q.where(sql<SqlBool>`${key} ${sql.raw(cmp)} ${pos}`);
+  }
+  if (col !== 'iccid') q = q.orderBy(col, page.order);
+  return q.orderBy('iccid', page.order).limit(page.limit).execute();
+}
+
+export async function countSims(db: Executor, scope: Scope, f: SimFilter): Promise<number> {
+  const row = await filtered(db, scope, f).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Every ICCID matching a filter (bulk jobs snapshot their selection with this). */
+export async function listIccids(db: Executor, scope: Scope, f: SimFilter): Promise<string[]> {
+  const rows = await filtered(db, scope, f).select('iccid').orderBy('iccid').execute();
+  return rows.map((r) => r.iccid);
+}
+
+export const attributesOf = (r: SimRow): SimAttributes => ({
+  accountId: r.account_id,
+  groupId: r.group_id,
+  labels: r.labels,
+  customFields: r.custom_fields,
+  deviceName: r.device_name,
+  imei: r.imei,
+});
+
+/** Writes new attributes for many SIMs in one statement. */
+export async function updateSimAttributes(db: Executor, updates: { iccid: string; next: SimAttributes }[], now: Date): Promise<void> {
+  if (updates.length === 0) return;
+  const col = <T>(f: (u: (typeof updates)[number]) => T) => updates.map(f);
+  // NOTE: labels travel as one '|'-joined string per SIM (labels cannot contain '|'); unnest cannot take a ragged text[][].
+  await sql`
+    UPDATE sims SET
+      account_id = u.account_id, group_id = u.group_id,
+      labels = CASE WHEN u.labels = '' THEN '{}'::text[] ELSE string_to_array(u.labels, '|') END,
+      custom_fields = u.custom_fields::jsonb, device_name = u.device_name, imei = u.imei, updated_at = ${now}
+    FROM unnest(${col((u) => u.iccid)}::text[], ${col((u) => u.next.accountId)}::text[], ${col((u) => u.next.groupId)}::text[],
+                ${col((u) => u.next.labels.join('|'))}::text[], ${col((u) => JSON.stringify(u.next.customFields))}::text[],
+                ${col((u) => u.next.deviceName)}::text[], ${col((u) => u.next.imei)}::text[])
+      AS u(iccid, account_id, group_id, labels, custom_fields, device_name, imei)
+    WHERE sims.iccid = u.iccid`.execute(db);
+}
+
+/** Moves SIMs to `to` where they are still in the state they were read in; returns the ICCIDs moved. */
+export async function applyStateChange(
+  db: Executor,
+  changes: { iccid: string; from: SimState }[],
+  to: { state: SimState; suspendReason: SuspendReason | null; dueAt: Date | null; now: Date },
+): Promise<Set<string>> {
+  if (changes.length === 0) return new Set();
+  const iccids = changes.map((c) => c.iccid);
+  const froms = changes.map((c) => c.from);
+  const rows = await sql<{ iccid: string }>`
+    UPDATE sims SET
+      state = ${to.state},
+      suspend_reason = ${to.suspendReason},
+      state_due_at = ${to.dueAt},
+      activated_at = CASE WHEN ${to.state} = 'active' THEN coalesce(activated_at, ${to.now}) ELSE activated_at END,
+      state_changed_at = ${to.now},
+      updated_at = ${to.now}
+    FROM unnest(${iccids}::text[], ${froms}::text[]) AS u(iccid, from_state)
+    WHERE sims.iccid = u.iccid AND sims.state = u.from_state
+    RETURNING sims.iccid`.execute(db);
+  return new Set(rows.rows.map((r) => r.iccid));
+}
+
+/** SIMs whose automatic transition is due, oldest first. */
+export async function findDueSims(db: Executor, now: Date, states: SimState[], limit: number): Promise<SimRow[]> {
+  return db
+    .selectFrom('sims')
+    .selectAll()
+    .where('state_due_at', '<=', now)
+    .where('state', '=', sql<string>`any(${states}::text[])`)
+    .orderBy('state_due_at')
+    .limit(limit)
+    .execute();
+}
+
+export async function deleteSim(db: Executor, iccid: string): Promise<void> {
+  await db.deleteFrom('sims').where('iccid', '=', iccid).execute();
+}
+
+/** ICCID, IMSIs, MSISDN and IMEI for each of a list of identifiers of one kind. */
+export async function lookupIdentifiers(
+  db: Executor,
+  scope: Scope,
+  by: 'iccid' | 'imsi' | 'msisdn' | 'imei',
+  values: string[],
+): Promise<SimRow[]> {
+  const list = sql<string>`any(${values}::text[])`;
+  const base = scoped(db, scope).selectAll();
+  if (by === 'imsi') return base.where('iccid', 'in', db.selectFrom('sim_profiles').select('iccid').where('imsi', '=', list)).execute();
+  return base.where(by, '=', list).execute();
+}

@@ -1,0 +1,206 @@
+import type { Db } from '../../db/database.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { AppError, conflict, invalid, notFound } from '../../shared/errors.ts';
+import type { Principal } from '../accounts/account.ts';
+import { type AccountService, requirePermission } from '../accounts/account.service.ts';
+import * as changes from '../changes/change-record.repository.ts';
+import type { ChangeRecord } from '../changes/change-record.ts';
+import type { ChangeRecordFilter } from '../changes/change-record.repository.ts';
+import type { GroupService } from '../groups/group.service.ts';
+import type { ChangeOrigin, LifecycleService, TransitionInput, TransitionResult } from './lifecycle.service.ts';
+import { applyUpdate, checkImei, LABEL_PATTERN, type ResolvedUpdate, type Sim, type UpdateOutcome } from './sim.ts';
+import * as repo from './sim.repository.ts';
+import type { Page, Scope, SimFilter, SimRow } from './sim.repository.ts';
+
+/** A principal's view of the SIM table. */
+export function scopeOf(principal: Principal): Scope {
+  return { path: principal.accountPath, isRoot: principal.accountPath.split('/').length === 3 };
+}
+
+export const originOf = (principal: Principal, jobId?: string): ChangeOrigin => ({
+  source: principal.source,
+  actor: principal.actor,
+  jobId: jobId ?? null,
+});
+
+export interface SimUpdate {
+  groupId?: string | null;
+  labels?: string[];
+  addLabels?: string[];
+  removeLabels?: string[];
+  customFields?: Record<string, string | null>;
+  deviceName?: string | null;
+  imei?: string | null;
+  accountId?: string;
+}
+
+export interface Cursor {
+  value: string;
+  iccid: string;
+}
+
+export const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString('base64url');
+
+export function decodeCursor(raw: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor;
+    if (typeof c.value === 'string' && typeof c.iccid === 'string') return c;
+  } catch {
+    // fall through
+  }
+  throw invalid('invalid_cursor', 'cursor is not one this API returned; start again without it');
+}
+
+export function checkLabels(labels: string[]): void {
+  const bad = labels.find((l) => !LABEL_PATTERN.test(l));
+  if (bad !== undefined) throw invalid('invalid_label', `label "${bad}" must be 1-64 letters, digits, _ . : or -`);
+}
+
+export class SimService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly accounts: AccountService,
+    private readonly groups: GroupService,
+    private readonly lifecycle: LifecycleService,
+  ) {}
+
+  async getSimRow(principal: Principal, iccid: string): Promise<SimRow> {
+    const row = await repo.findSimRow(this.db, iccid, scopeOf(principal));
+    if (!row) throw notFound('sim', iccid);
+    return row;
+  }
+
+  async getSim(principal: Principal, iccid: string): Promise<Sim> {
+    const [sim] = await repo.withProfiles(this.db, [await this.getSimRow(principal, iccid)]);
+    return sim!;
+  }
+
+  async listSims(principal: Principal, filter: SimFilter, page: Page): Promise<{ items: Sim[]; nextCursor: string | null }> {
+    const rows = await repo.listSimRows(this.db, scopeOf(principal), filter, { ...page, limit: page.limit + 1 });
+    const more = rows.length > page.limit;
+    const items = await repo.withProfiles(this.db, rows.slice(0, page.limit));
+    const last = items.at(-1);
+    const nextCursor =
+      more && last
+        ? encodeCursor({ iccid: last.iccid, value: page.sort === 'iccid' ? last.iccid : sortValue(last, page.sort).toISOString() })
+        : null;
+    return { items, nextCursor };
+  }
+
+  countSims(principal: Principal, filter: SimFilter): Promise<number> {
+    return repo.countSims(this.db, scopeOf(principal), filter);
+  }
+
+  /** Checks an update's references (group, account, labels, IMEI) against the principal's scope once. */
+  async resolveUpdate(principal: Principal, update: SimUpdate): Promise<ResolvedUpdate> {
+    requirePermission(principal, 'sims:write');
+    const resolved: ResolvedUpdate = {};
+    if (update.accountId !== undefined) {
+      requirePermission(principal, 'sims:import');
+      resolved.accountId = (await this.accounts.getAccount(principal, update.accountId)).id;
+    }
+    if (update.groupId !== undefined) {
+      resolved.group = update.groupId === null ? null : await this.groups.getGroup(principal, update.groupId);
+    }
+    for (const key of ['labels', 'addLabels', 'removeLabels'] as const) {
+      const labels = update[key];
+      if (labels !== undefined) {
+        checkLabels(labels);
+        resolved[key] = labels;
+      }
+    }
+    if (update.customFields !== undefined) resolved.customFields = update.customFields;
+    if (update.deviceName !== undefined) resolved.deviceName = update.deviceName;
+    if (update.imei !== undefined) {
+      if (update.imei !== null) {
+        const check = checkImei(update.imei);
+        if (!check.ok) throw invalid(check.code, check.message);
+      }
+      resolved.imei = update.imei;
+    }
+    return resolved;
+  }
+
+  /** Applies a resolved update to many SIMs in one transaction, one completed change record per changed field. */
+  async applyUpdates(
+    rows: SimRow[],
+    update: ResolvedUpdate,
+    origin: ChangeOrigin,
+    dryRun = false,
+    reason?: string,
+  ): Promise<(UpdateOutcome & { iccid: string })[]> {
+    const outcomes = rows.map((row) => ({ iccid: row.iccid, ...applyUpdate(row.iccid, repo.attributesOf(row), update) }));
+    const changed = outcomes.filter((o): o is typeof o & { ok: true } => o.ok && o.changes.length > 0);
+    if (dryRun || changed.length === 0) return outcomes;
+    const now = this.clock.now();
+    await this.db.transaction().execute(async (trx) => {
+      await repo.updateSimAttributes(trx, changed, now);
+      await changes.insertChangeRecords(
+        trx,
+        changed.flatMap((o) =>
+          o.changes.map((c) => ({
+            accountId: o.next.accountId,
+            iccid: o.iccid,
+            ...c,
+            source: origin.source,
+            actor: origin.actor,
+            reason: reason ?? null,
+            status: 'completed' as const,
+            jobId: origin.jobId ?? null,
+            createdAt: now,
+            completedAt: now,
+          })),
+        ),
+      );
+    });
+    return outcomes;
+  }
+
+  async updateSim(principal: Principal, iccid: string, update: SimUpdate & { reason?: string }): Promise<Sim> {
+    const resolved = await this.resolveUpdate(principal, update);
+    const row = await this.getSimRow(principal, iccid);
+    const [outcome] = await this.applyUpdates([row], resolved, originOf(principal), false, update.reason);
+    if (!outcome!.ok) throw invalid(outcome!.code, outcome!.message);
+    return this.getSim(principal, iccid);
+  }
+
+  /** Deletes a SIM that never left inventory (a wrongly loaded card); any other SIM is retired instead. */
+  async deleteSim(principal: Principal, iccid: string): Promise<void> {
+    requirePermission(principal, 'sims:import');
+    const row = await this.getSimRow(principal, iccid);
+    if (row.state !== 'inventory') {
+      throw conflict('sim_not_in_inventory', `only SIMs in inventory can be deleted; ${iccid} is ${row.state}: retire it instead`);
+    }
+    await repo.deleteSim(this.db, iccid);
+  }
+
+  /** Changes one SIM's lifecycle state; throws with the reason when it cannot. */
+  async setState(principal: Principal, iccid: string, input: TransitionInput): Promise<{ sim: Sim; result: TransitionResult }> {
+    requirePermission(principal, 'sims:write');
+    const row = await this.getSimRow(principal, iccid);
+    const [result] = await this.lifecycle.transition([row], input, originOf(principal));
+    if (!result!.ok) {
+      const status = result!.code === 'provisioning_failed' ? 502 : 409;
+      throw new AppError(result!.code!, result!.message!, status, { from: result!.from, to: result!.to, changeRecordId: result!.changeRecordId });
+    }
+    return { sim: await this.getSim(principal, iccid), result: result! };
+  }
+
+  listChangeRecords(principal: Principal, filter: ChangeRecordFilter): Promise<ChangeRecord[]> {
+    return changes.listChangeRecords(this.db, scopeOf(principal), filter);
+  }
+
+  /** For each identifier, the SIM it belongs to (ICCID ↔ IMSI ↔ MSISDN ↔ IMEI); unknown ones map to null. */
+  async lookup(principal: Principal, by: 'iccid' | 'imsi' | 'msisdn' | 'imei', values: string[]): Promise<{ value: string; sim: Sim | null }[]> {
+    const sims = await repo.withProfiles(this.db, await repo.lookupIdentifiers(this.db, scopeOf(principal), by, values));
+    const key = (s: Sim): string[] => (by === 'imsi' ? s.profiles.map((p) => p.imsi) : [s[by] ?? '']);
+    const index = new Map<string, Sim>();
+    for (const s of sims) for (const k of key(s)) index.set(k, s);
+    return values.map((value) => ({ value, sim: index.get(value) ?? null }));
+  }
+}
+
+function sortValue(sim: Sim, sort: 'createdAt' | 'updatedAt' | 'stateChangedAt'): Date {
+  return sim[sort];
+}

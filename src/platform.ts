@@ -1,0 +1,88 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from './config/config.ts';
+import { migrateToLatest, type OpenDatabase, openDatabase } from './db/open-database.ts';
+import { JobRunner } from './jobs/job-runner.ts';
+import { LifecycleScheduler } from './jobs/lifecycle-scheduler.ts';
+import { AccountService } from './modules/accounts/account.service.ts';
+import { AuthService } from './modules/auth/auth.service.ts';
+import { GroupService } from './modules/groups/group.service.ts';
+import { JobService } from './modules/jobs/job.service.ts';
+import { HttpProvisioningAdapter } from './modules/provisioning/http.adapter.ts';
+import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
+import { SimulatedProvisioningAdapter } from './modules/provisioning/simulated.adapter.ts';
+import { BulkService } from './modules/sims/bulk.service.ts';
+import { LifecycleService } from './modules/sims/lifecycle.service.ts';
+import { SimImportService } from './modules/sims/sim-import.service.ts';
+import { SimService } from './modules/sims/sim.service.ts';
+import type { Services } from './services.ts';
+import { type Clock, systemClock } from './shared/clock.ts';
+
+export interface Platform {
+  services: Services;
+  database: OpenDatabase;
+  runner: JobRunner;
+  scheduler: LifecycleScheduler;
+  log: Logger;
+  /** Starts the background roles: job runner and lifecycle scheduler. */
+  startWorkers(): Promise<void>;
+  /** Stops the background roles (finishing in-flight work) and closes the database. */
+  close(): Promise<void>;
+}
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', '*.password', '*.secret', '*.token'], censor: '[redacted]' },
+  });
+}
+
+function createProvisioning(config: Config): ProvisioningAdapter {
+  const p = config.provisioning;
+  return p.adapter === 'http'
+    ? new HttpProvisioningAdapter({ url: p.url, secret: p.secret, timeoutMs: p.timeoutMs })
+    : new SimulatedProvisioningAdapter({ delayMs: p.delayMs, failureRate: p.failureRate });
+}
+
+/** Composition root: config -> database -> migrations -> services. Nothing else builds services. */
+export async function createPlatform(
+  config: Config,
+  options: { clock?: Clock; log?: Logger; provisioning?: ProvisioningAdapter } = {},
+): Promise<Platform> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir });
+  const applied = await migrateToLatest(database.db);
+  if (applied.length) log.info({ applied, dialect: database.dialect }, 'migrations applied');
+  const db = database.db;
+  const provisioning = options.provisioning ?? createProvisioning(config);
+  const accounts = new AccountService(db, config.defaultTimezone);
+  const groups = new GroupService(db, accounts);
+  const auth = new AuthService(db, accounts, clock, config.security);
+  const jobs = new JobService(db, clock);
+  const lifecycle = new LifecycleService(db, clock, provisioning, config.lifecycle);
+  const sims = new SimService(db, clock, accounts, groups, lifecycle);
+  const imports = new SimImportService(db, clock, accounts, jobs);
+  const bulk = new BulkService(db, sims, lifecycle, jobs);
+  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning };
+
+  const runner = new JobRunner(db, clock, { sim_import: (ctx) => imports.runImport(ctx), bulk_change: (ctx) => bulk.runBulk(ctx) }, log);
+  jobs.onEnqueued(() => runner.wake());
+  const scheduler = new LifecycleScheduler(lifecycle, log, config.lifecycle.schedulerIntervalMs);
+  let workers = false;
+  return {
+    services,
+    database,
+    runner,
+    scheduler,
+    log,
+    async startWorkers() {
+      workers = true;
+      await runner.start();
+      scheduler.start();
+    },
+    async close() {
+      if (workers) await Promise.all([runner.stop(), scheduler.stop()]);
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { Config } from './config/config.ts';
+import type { Db } from './db/database.ts';
+import type { AccountService } from './modules/accounts/account.service.ts';
+import type { AuthService } from './modules/auth/auth.service.ts';
+import type { GroupService } from './modules/groups/group.service.ts';
+import type { JobService } from './modules/jobs/job.service.ts';
+import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
+import type { BulkService } from './modules/sims/bulk.service.ts';
+import type { LifecycleService } from './modules/sims/lifecycle.service.ts';
+import type { SimImportService } from './modules/sims/sim-import.service.ts';
+import type { SimService } from './modules/sims/sim.service.ts';
+import type { Clock } from './shared/clock.ts';
+
+/** Everything the edges (HTTP, CLI, jobs) call: built once by the composition root. */
+export interface Services {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  accounts: AccountService;
+  auth: AuthService;
+  groups: GroupService;
+  sims: SimService;
+  lifecycle: LifecycleService;
+  imports: SimImportService;
+  bulk: BulkService;
+  jobs: JobService;
+  provisioning: ProvisioningAdapter;
+}
