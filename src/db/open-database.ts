@@ -30,8 +30,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
       connectionString: options.url,
       max: options.poolSize ?? 10,
       types: {
-        getTypeParser: ((oid: number, format?: string) =>
-          oid === INT8 ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        getTypeParser: ((oid: number, format?: string): unknown =>
+          oid === INT8 ? parseInt8 : (pg.types.getTypeParser(oid, format as 'text') as unknown)) as typeof pg.types.getTypeParser,
       },
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -47,6 +47,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
 export async function migrateToLatest(db: Db): Promise<string[]> {
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

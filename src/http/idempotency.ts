@@ -46,7 +46,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db): void {
     if (!ctx) return payload;
     request.idempotency = undefined;
     if (reply.statusCode >= 500) await repo.releaseKey(db, ctx.principal, ctx.key);
-    else await repo.storeResponse(db, ctx.principal, ctx.key, reply.statusCode, typeof payload === 'string' ? payload : String(payload ?? ''));
+    else await repo.storeResponse(db, ctx.principal, ctx.key, reply.statusCode, typeof payload === 'string' ? payload : JSON.stringify(payload ?? null));
     return payload;
   });
 }

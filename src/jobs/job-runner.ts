@@ -50,8 +50,14 @@ export class JobRunner {
     });
   }
 
+  /** Waits for the job in progress, then runs every queued job; resolves when the queue is empty. */
+  async settle(): Promise<void> {
+    await this.current;
+    await this.drain();
+  }
+
   /** Runs every queued job; resolves when the queue is empty. */
-  async drain(): Promise<void> {
+  private async drain(): Promise<void> {
     for (;;) {
       if (this.stopRequested) return;
       const job = await repo.claimNextJob(this.db, this.clock.now());

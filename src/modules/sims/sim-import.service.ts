@@ -55,7 +55,7 @@ export class SimImportService {
   async runImport(ctx: JobContext): Promise<ImportSummary> {
     const { job } = ctx;
     const accountId = String(job.params.accountId);
-    const origin = { actor: String(job.params.actor ?? ''), source: (job.params.source === 'web' ? 'web' : 'api') as 'web' | 'api' };
+    const origin = { actor: typeof job.params.actor === 'string' ? job.params.actor : '', source: job.params.source === 'web' ? ('web' as const) : ('api' as const) };
     const groups = await findGroupsByName(this.db, accountId);
     const seen = { iccid: new Set<string>(), imsi: new Set<string>(), msisdn: new Set<string>(), eid: new Set<string>() };
     const summary: ImportSummary = { rows: 0, created: 0, unchanged: 0, failed: 0 };
