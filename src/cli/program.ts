@@ -49,7 +49,7 @@ export function buildProgram(): Command {
     .command('openapi')
     .description('print the OpenAPI 3.1 document')
     .action(async () => {
-      const platform = await createPlatform({ ...config(), database: { dataDir: 'memory://' } }, { log: undefined });
+      const platform = await createPlatform({ ...config(), logLevel: 'silent', database: { dataDir: 'memory://' } });
       const app = await buildApp(platform.services);
       await app.ready();
       process.stdout.write(`${JSON.stringify(app.swagger(), null, 2)}\n`);

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('configuration', () => {
+  it('has working defaults', () => {
+    const c = loadConfig({});
+    expect(c.http.port).toBe(8080);
+    expect(c.database.url).toBeUndefined();
+    expect(c.defaultTimezone).toBe('Asia/Shanghai');
+    expect(Object.isFrozen(c.http)).toBe(true);
+  });
+  it('reports every invalid variable in one message', () => {
+    let message = '';
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', DEFAULT_TIMEZONE: 'Mars/Olympus' });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    expect(message).toContain('PORT');
+    expect(message).toContain('DATABASE_URL');
+    expect(message).toContain('DEFAULT_TIMEZONE');
+  });
+  it('requires URL and secret for the HTTP provisioning adapter', () => {
+    expect(() => loadConfig({ PROVISIONING_ADAPTER: 'http' })).toThrow(/PROVISIONING_HTTP_URL/);
+    const c = loadConfig({ PROVISIONING_ADAPTER: 'http', PROVISIONING_HTTP_URL: 'http://127.0.0.1:9/x', PROVISIONING_HTTP_SECRET: '0123456789abcdef' });
+    expect(c.provisioning.adapter).toBe('http');
+  });
+});
