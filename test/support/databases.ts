@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 
 export type Dialect = 'pglite' | 'postgres';
@@ -16,8 +19,12 @@ export function testDialects(): Dialect[] {
 }
 
 /** A fresh, empty database for one test file: `memory://` on PGlite, a new database on PostgreSQL. */
-export async function freshDatabase(dialect: Dialect): Promise<{ url?: string; dataDir: string; drop(): Promise<void> }> {
-  if (dialect === 'pglite') return { dataDir: 'memory://', drop: async () => undefined };
+export async function freshDatabase(dialect: Dialect, options: { onDisk?: boolean } = {}): Promise<{ url?: string; dataDir: string; drop(): Promise<void> }> {
+  if (dialect === 'pglite') {
+    if (!options.onDisk) return { dataDir: 'memory://', drop: async () => undefined };
+    const dataDir = mkdtempSync(join(tmpdir(), 'meridian-test-'));
+    return { dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  }
   const base = process.env.TEST_DATABASE_URL!;
   const name = `meridian_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });

@@ -21,12 +21,18 @@ export interface TestPlatform {
   api(method: string, url: string, body?: unknown, options?: { key?: string; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
   /** Runs queued jobs to the end. */
   drainJobs(): Promise<void>;
+  /** Stops the platform as a process stop would (workers finish, database closes) and starts it again on the same database. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** A whole platform on a fresh database with a manual clock and the simulated network, driven through HTTP inject. */
-export async function startTestPlatform(dialect: Dialect, env: Record<string, string> = {}): Promise<TestPlatform> {
-  const database = await freshDatabase(dialect);
+export async function startTestPlatform(
+  dialect: Dialect,
+  env: Record<string, string> = {},
+  options: { onDisk?: boolean; realProvisioning?: boolean } = {},
+): Promise<TestPlatform> {
+  const database = await freshDatabase(dialect, options);
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     DATA_DIR: database.dataDir,
@@ -37,7 +43,9 @@ export async function startTestPlatform(dialect: Dialect, env: Record<string, st
   });
   const clock = new ManualClock('2026-01-15T02:00:00Z');
   const simulator = new SimulatedProvisioningAdapter();
-  const platform = await createPlatform(config, { clock, provisioning: simulator });
+  // NOTE: with realProvisioning the configured adapter (e.g. HTTP) is used instead of the shared simulator.
+  const provisioning = options.realProvisioning ? undefined : simulator;
+  const platform = await createPlatform(config, { clock, provisioning });
   const boot = await bootstrapOperator(platform.services.db, platform.services.auth, {
     ...config.bootstrap,
     adminPassword: 'correct horse battery staple',
@@ -46,7 +54,7 @@ export async function startTestPlatform(dialect: Dialect, env: Record<string, st
   const app = await buildApp(platform.services);
   await app.ready();
   const operatorKey = boot.apiKey!;
-  return {
+  const t: TestPlatform = {
     dialect,
     platform,
     app,
@@ -59,20 +67,28 @@ export async function startTestPlatform(dialect: Dialect, env: Record<string, st
       const headers: Record<string, string> = { authorization: `Bearer ${options.key ?? operatorKey}`, ...options.headers };
       const isText = typeof body === 'string';
       if (isText) headers['content-type'] ??= 'text/csv';
-      return app.inject({
+      return t.app.inject({
         method: method as 'GET',
         url,
         headers,
         ...(body === undefined ? {} : isText ? { payload: body } : { payload: body as object }),
       });
     },
-    drainJobs: () => platform.runner.settle(),
+    drainJobs: () => t.platform.runner.settle(),
+    async restart() {
+      await t.app.close();
+      await t.platform.close();
+      t.platform = await createPlatform(config, { clock, provisioning });
+      t.app = await buildApp(t.platform.services);
+      await t.app.ready();
+    },
     async close() {
-      await app.close();
-      await platform.close();
+      await t.app.close();
+      await t.platform.close();
       await database.drop();
     },
   };
+  return t;
 }
 
 /** Creates an account of `kind` under `parentId` with an admin API key; returns both. */
