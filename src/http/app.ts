@@ -42,6 +42,18 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problem(404, 'route_not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
 
+  // NOTE: graceful close: responses finished after close began carry `Connection: close`, so keep-alive
+  // sockets end with their last response instead of holding the close open until the idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    app.server.closeIdleConnections();
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
   const metrics = createMetrics();
   registerHttpMetrics(app, metrics);
   await app.register(fastifyCookie);
