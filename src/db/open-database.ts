@@ -1,10 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import { type Driver, Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import type { Database, Db } from './database.ts';
 import { migrationProvider } from './migrations/index.ts';
+import { SerializedDriver } from './serialized-driver.ts';
+
+/** PGlite has one connection: every query and transaction takes it in turn. */
+class SerializedPGliteDialect extends PGliteDialect {
+  override createDriver(): Driver {
+    return new SerializedDriver(super.createDriver());
+  }
+}
 
 export interface DatabaseOptions {
   /** postgres:// URL; without one the embedded PGlite database is used. */
@@ -39,7 +47,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
   }
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
   const pglite = await PGlite.create(options.dataDir, { parsers: { [INT8]: parseInt8 } });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<Database>({ dialect: new SerializedPGliteDialect({ pglite }) });
   return { db, dialect: 'pglite', close: () => db.destroy() };
 }
 
