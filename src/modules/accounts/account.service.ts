@@ -16,6 +16,8 @@ function checkTimezone(timezone: string): void {
 }
 
 export class AccountService {
+  private readonly deletedListeners: ((accountId: string) => void)[] = [];
+
   constructor(
     private readonly db: Db,
     private readonly defaultTimezone: string,
@@ -71,6 +73,12 @@ export class AccountService {
       throw conflict('account_in_use', `account ${id} still has ${children} child accounts and ${sims} SIMs; move or delete them first`);
     }
     await this.db.transaction().execute((trx) => repo.deleteAccountCascade(trx, id));
+    for (const listener of this.deletedListeners) listener(id);
+  }
+
+  /** Called after an account is deleted (e.g. to forget cached credentials of its API keys). */
+  onAccountDeleted(listener: (accountId: string) => void): void {
+    this.deletedListeners.push(listener);
   }
 }
 

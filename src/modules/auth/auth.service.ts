@@ -44,6 +44,10 @@ export class AuthService {
     private readonly settings: AuthSettings,
   ) {
     this.throttle = new LoginThrottle(clock, settings.loginMaxFailures, settings.loginLockMinutes * 60_000);
+    // The keys of a deleted account are gone from the database; their cached principals must go too.
+    accounts.onAccountDeleted((accountId) => {
+      for (const [hash, entry] of this.keyCache) if (entry.principal.accountId === accountId) this.keyCache.delete(hash);
+    });
   }
 
   // --- authentication ---
