@@ -24,8 +24,13 @@ describe.each(testDialects())('authentication on %s', (dialect) => {
     if (options.cookie) headers.cookie = `meridian_session=${options.cookie}`;
     if (options.bearer) headers.authorization = `Bearer ${options.bearer}`;
     if (options.apiKey) headers['x-api-key'] = options.apiKey;
-    if (options.ip) headers['x-forwarded-for'] = options.ip;
-    return t.app.inject({ method: method as 'GET', url, headers, ...(options.body ? { payload: options.body } : {}) });
+    return t.app.inject({
+      method: method as 'GET',
+      url,
+      headers,
+      ...(options.ip ? { remoteAddress: options.ip } : {}),
+      ...(options.body ? { payload: options.body } : {}),
+    });
   }
   const login = (email: string, password: string, ip: string) => raw('POST', '/api/v1/auth/login', { body: { email, password }, ip });
   const sessionOf = (res: LightMyRequestResponse): string => {
