@@ -1,4 +1,21 @@
 import type { Command } from 'commander';
+import { registerAdminCommands } from './admin-commands.ts';
+import { registerBulkCommands } from './bulk-commands.ts';
+import { addGlobalOptions, exitTwoOnUsageErrors } from './command-kit.ts';
+import { registerJobCommands } from './job-commands.ts';
+import { registerSimCommands } from './sim-commands.ts';
 
 /** Commands that talk to a running server through the REST API. */
-export function registerApiCommands(_program: Command): void {}
+export function registerApiCommands(program: Command): void {
+  addGlobalOptions(program);
+  registerSimCommands(program);
+  registerBulkCommands(program);
+  registerJobCommands(program);
+  registerAdminCommands(program);
+  program.addHelpText(
+    'after',
+    '\nAPI commands call a running server (--url, MERIDIAN_URL) with an API key (--api-key, MERIDIAN_API_KEY).\n' +
+      'Exit codes: 0 success, 1 error, 2 wrong usage, 3 a job finished with failed rows.',
+  );
+  exitTwoOnUsageErrors(program);
+}

@@ -1,12 +1,11 @@
 import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/config.ts';
-import { migrateToLatest, openDatabase } from '../db/open-database.ts';
-import { buildApp } from '../http/app.ts';
-import { createPlatform } from '../platform.ts';
-import { startServer, stopOnSignals } from '../server.ts';
+import type { Config } from '../config/config.ts';
 import { registerApiCommands } from './api-commands.ts';
 
-function config() {
+// NOTE: the server stack (database, HTTP, platform) is imported inside the server commands only, so the
+// API client commands start quickly.
+async function config(): Promise<Config> {
+  const { ConfigError, loadConfig } = await import('../config/config.ts');
   try {
     return loadConfig();
   } catch (e) {
@@ -29,7 +28,8 @@ export function buildProgram(): Command {
     .command('start')
     .description('run the platform: HTTP API on PORT, database migrations, job runner and lifecycle scheduler')
     .action(async () => {
-      const c = config();
+      const c = await config();
+      const { startServer, stopOnSignals } = await import('../server.ts');
       const server = await startServer(c);
       stopOnSignals(server, c.shutdownTimeoutMs);
     });
@@ -38,7 +38,8 @@ export function buildProgram(): Command {
     .command('migrate')
     .description('apply pending database migrations and exit')
     .action(async () => {
-      const c = config();
+      const c = await config();
+      const { migrateToLatest, openDatabase } = await import('../db/open-database.ts');
       const database = await openDatabase({ url: c.database.url, dataDir: c.database.dataDir });
       const applied = await migrateToLatest(database.db);
       await database.close();
@@ -49,7 +50,10 @@ export function buildProgram(): Command {
     .command('openapi')
     .description('print the OpenAPI 3.1 document')
     .action(async () => {
-      const platform = await createPlatform({ ...config(), logLevel: 'silent', database: { dataDir: 'memory://' } });
+      const c = await config();
+      const [{ createLogger, createPlatform }, { buildApp }] = await Promise.all([import('../platform.ts'), import('../http/app.ts')]);
+      // NOTE: silent, or the start-up log lines would end up in the document on stdout.
+      const platform = await createPlatform({ ...c, database: { dataDir: 'memory://' } }, { log: createLogger('silent') });
       const app = await buildApp(platform.services);
       await app.ready();
       process.stdout.write(`${JSON.stringify(app.swagger(), null, 2)}\n`);
