@@ -2,10 +2,11 @@ import pino, { type Logger } from 'pino';
 import type { Config } from './config/config.ts';
 import { migrateToLatest, type OpenDatabase, openDatabase } from './db/open-database.ts';
 import { JobRunner } from './jobs/job-runner.ts';
-import { LifecycleScheduler } from './jobs/lifecycle-scheduler.ts';
+import { Scheduler } from './jobs/scheduler.ts';
 import { AccountService } from './modules/accounts/account.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { GroupService } from './modules/groups/group.service.ts';
+import { pruneKeys } from './modules/idempotency/idempotency.repository.ts';
 import { JobService } from './modules/jobs/job.service.ts';
 import { HttpProvisioningAdapter } from './modules/provisioning/http.adapter.ts';
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
@@ -17,11 +18,14 @@ import { SimService } from './modules/sims/sim.service.ts';
 import type { Services } from './services.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 
+/** How long an Idempotency-Key is remembered. */
+const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
+
 export interface Platform {
   services: Services;
   database: OpenDatabase;
   runner: JobRunner;
-  scheduler: LifecycleScheduler;
+  scheduler: Scheduler;
   log: Logger;
   /** Starts the background roles: job runner and lifecycle scheduler. */
   startWorkers(): Promise<void>;
@@ -67,8 +71,14 @@ export async function createPlatform(
 
   const runner = new JobRunner(db, clock, { sim_import: (ctx) => imports.runImport(ctx), bulk_change: (ctx) => bulk.runBulk(ctx) }, log);
   jobs.onEnqueued(() => runner.wake());
-  const scheduler = new LifecycleScheduler(lifecycle, log, config.lifecycle.schedulerIntervalMs);
-  let workers = false;
+  const scheduler = new Scheduler(
+    [
+      { name: 'lifecycle transitions', run: () => lifecycle.runDueTransitions() },
+      { name: 'idempotency key expiry', run: () => pruneKeys(db, new Date(clock.now().getTime() - IDEMPOTENCY_RETENTION_MS)) },
+    ],
+    log,
+    config.lifecycle.schedulerIntervalMs,
+  );
   return {
     services,
     database,
@@ -76,12 +86,13 @@ export async function createPlatform(
     scheduler,
     log,
     async startWorkers() {
-      workers = true;
+      const interrupted = await lifecycle.failInterruptedChanges();
+      if (interrupted > 0) log.warn({ interrupted }, 'state changes interrupted by the last stop were marked failed');
       await runner.start();
       scheduler.start();
     },
     async close() {
-      if (workers) await Promise.all([runner.stop(), scheduler.stop()]);
+      await Promise.all([runner.stop(), scheduler.stop()]);
       await database.close();
     },
   };

@@ -43,7 +43,7 @@ describe.each(testDialects())('restarts on %s', (dialect) => {
 
     await t.restart();
     t.simulator.setBehaviour({ delayMs: 0 });
-    await t.platform.runner.start();
+    await t.platform.startWorkers();
     await t.drainJobs();
     const job = (await t.api('GET', `/api/v1/jobs/${jobId}`)).json();
     expect(job).toMatchObject({ status: 'completed', done: total, failed: 0 });
@@ -53,4 +53,34 @@ describe.each(testDialects())('restarts on %s', (dialect) => {
     expect(rows[0]!.n).toBe(total);
     expect((await t.api('GET', '/api/v1/sims?state=inventory')).json().items).toEqual([]);
   }, 60_000);
+
+  it('marks a state change left pending by a crash as failed at the next start', async () => {
+    const db = t.platform.services.db;
+    await sql`INSERT INTO change_records (account_id, iccid, field, old_value, new_value, source, status, created_at)
+              VALUES (${t.operatorAccountId}, ${iccidFor(3)}, 'state', 'active', 'suspended', 'api', 'pending', now())`.execute(db);
+    await t.restart();
+    await t.platform.startWorkers();
+    const [record] = (await t.api('GET', `/api/v1/sims/${iccidFor(3)}/changes?field=state`)).json().items;
+    expect(record).toMatchObject({ newValue: 'suspended', status: 'failed' });
+    expect(record.error).toContain('interrupted by a stop');
+  });
+
+  it('pauses before trying again an automatic transition the network refused', async () => {
+    const iccid = iccidFor(4);
+    await t.api('POST', `/api/v1/sims/${iccid}/state`, { state: 'suspended' });
+    await t.api('POST', `/api/v1/sims/${iccid}/state`, { state: 'deactivated', periodDays: 1 });
+    t.simulator.setBehaviour({ failIccids: [iccid] });
+    t.clock.advance(2 * DAY);
+    await t.platform.scheduler.tick();
+    await t.platform.scheduler.tick();
+    const failed = (await t.api('GET', `/api/v1/sims/${iccid}/changes?status=failed`)).json().items;
+    expect(failed).toHaveLength(1);
+    const sim = (await t.api('GET', `/api/v1/sims/${iccid}`)).json();
+    expect(sim.state).toBe('deactivated');
+    expect(new Date(sim.stateDueAt).getTime()).toBe(t.clock.now().getTime() + 10 * 60_000);
+    t.simulator.setBehaviour({ failIccids: [] });
+    t.clock.advance(11 * 60_000);
+    await t.platform.scheduler.tick();
+    expect((await t.api('GET', `/api/v1/sims/${iccid}`)).json().state).toBe('retired');
+  });
 });

@@ -26,7 +26,7 @@ describe.each(testDialects())('SIM list, search and lookups on %s', (dialect) =>
     do {
       const res = await t.api('GET', `/api/v1/sims?limit=7${cursor ? `&cursor=${cursor}` : ''}`);
       expect(res.statusCode).toBe(200);
-      const body = res.json() as { items: SimDto[]; nextCursor: string | null };
+      const body = res.json<{ items: SimDto[]; nextCursor: string | null }>();
       seen.push(...body.items.map((s) => s.iccid));
       cursor = body.nextCursor;
     } while (cursor);
@@ -60,7 +60,7 @@ describe.each(testDialects())('SIM list, search and lookups on %s', (dialect) =>
     expect(await q(imsiFor(200))).toEqual([iccidFor(100)]);
     expect(await q(msisdnFor(100))).toEqual([iccidFor(100)]);
     expect(await q('490154203237518')).toEqual([iccidFor(1)]);
-    const sim = (await t.api('GET', `/api/v1/sims/${iccidFor(100)}`)).json() as SimDto;
+    const sim = (await t.api('GET', `/api/v1/sims/${iccidFor(100)}`)).json<SimDto>();
     expect(sim.imsi).toBe(imsiFor(200));
     expect(sim.profiles).toEqual([{ imsi: imsiFor(100), active: false }, { imsi: imsiFor(200), active: true }]);
   });

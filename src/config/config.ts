@@ -1,22 +1,16 @@
 import { z } from 'zod';
+import { isTimeZone } from '../shared/time-zone.ts';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 const timezone = z.string().refine(isTimeZone, { message: 'must be an IANA time zone such as Asia/Shanghai' });
 
-export function isTimeZone(value: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: value });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Every environment variable Meridian reads, with its default. The README's configuration table mirrors this. */
 const envSchema = z.object({
   PORT: intFrom(8080).pipe(z.number().max(65535)),
   HOST: z.string().default('0.0.0.0'),
+  TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
@@ -50,7 +44,7 @@ const envSchema = z.object({
 });
 
 export interface Config {
-  readonly http: { readonly port: number; readonly host: string };
+  readonly http: { readonly port: number; readonly host: string; readonly trustProxy: boolean };
   readonly database: { readonly url?: string; readonly dataDir: string };
   readonly logLevel: string;
   readonly defaultTimezone: string;
@@ -95,7 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   return deepFreeze<Config>({
-    http: { port: e.PORT, host: e.HOST },
+    http: { port: e.PORT, host: e.HOST, trustProxy: e.TRUST_PROXY },
     database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR },
     logLevel: e.LOG_LEVEL,
     defaultTimezone: e.DEFAULT_TIMEZONE,

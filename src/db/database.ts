@@ -139,7 +139,7 @@ export interface IdempotencyKeyTable {
   request_hash: string;
   status_code: number | null;
   response_body: string | null;
-  created_at: CreatedAt;
+  created_at: Timestamp;
 }
 
 export interface Database {

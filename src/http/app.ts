@@ -33,7 +33,7 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
     logger: options.logger === undefined ? false : undefined,
     // NOTE: one log line per request would dominate the hot paths; requests are counted in /metrics, errors are logged.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: true,
+    trustProxy: s.config.http.trustProxy,
     bodyLimit: 4 * 1024 * 1024,
     ajv: { customOptions: { coerceTypes: false } },
   }) as unknown as FastifyInstance;
@@ -81,7 +81,7 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
   });
 
   registerAuthentication(app, s.auth, new RateLimiter(s.config.security.rateLimitPerSecond, s.config.security.rateLimitBurst));
-  registerIdempotency(app, s.db);
+  registerIdempotency(app, s.db, s.clock);
 
   await app.register(
     async (api) => {

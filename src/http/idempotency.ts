@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/database.ts';
 import * as repo from '../modules/idempotency/idempotency.repository.ts';
+import type { Clock } from '../shared/clock.ts';
 import { AppError, invalid } from '../shared/errors.ts';
 
 const HEADER = 'idempotency-key';
@@ -16,7 +17,7 @@ declare module 'fastify' {
  * `Idempotency-Key` on POST: the first request with a key runs and its response is stored; a repeat
  * with the same body gets the stored response, with another body an error.
  */
-export function registerIdempotency(app: FastifyInstance, db: Db): void {
+export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock): void {
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.headers[HEADER];
     if (request.method !== 'POST' || key === undefined || !request.principal) return;
@@ -26,7 +27,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db): void {
     const principal = request.principal.actor;
     const body = typeof request.body === 'string' ? request.body : JSON.stringify(request.body ?? null);
     const hash = createHash('sha256').update(`${request.method} ${request.url}\n${body}`).digest('hex');
-    const stored = await repo.claimKey(db, principal, key, hash);
+    const stored = await repo.claimKey(db, principal, key, hash, clock.now());
     if (!stored) {
       request.idempotency = { principal, key };
       return;

@@ -1,22 +1,9 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import * as repo from '../modules/jobs/job.repository.ts';
-import type { Job, JobKind, JobResult } from '../modules/jobs/job.ts';
+import { type Job, type JobContext, type JobHandler, JobInterrupted, type JobKind } from '../modules/jobs/job.ts';
 import type { Clock } from '../shared/clock.ts';
 import { AppError } from '../shared/errors.ts';
-
-export interface JobContext {
-  job: Job;
-  input: string;
-  /** Records results of a chunk and advances the progress counters. */
-  report(results: JobResult[], total?: number): Promise<void>;
-  /** True once shutdown began: a handler stops between chunks by throwing `JobInterrupted`. */
-  stopping(): boolean;
-}
-
-export type JobHandler = (ctx: JobContext) => Promise<Record<string, unknown>>;
-
-export class JobInterrupted extends Error {}
 
 /** Executes queued jobs one at a time, durably: jobs survive a restart and resume from the queue. */
 export class JobRunner {
@@ -45,9 +32,11 @@ export class JobRunner {
   wake(): void {
     if (this.running || this.stopRequested) return;
     this.running = true;
-    this.current = this.drain().finally(() => {
-      this.running = false;
-    });
+    this.current = this.drain()
+      .catch((err: unknown) => this.log.error({ err }, 'job runner pass failed; retrying at the next poll'))
+      .finally(() => {
+        this.running = false;
+      });
   }
 
   /** Waits for the job in progress, then runs every queued job; resolves when the queue is empty. */

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { AccountTable, Executor } from '../../db/database.ts';
+import { likePrefix } from '../../db/scope.ts';
 import type { Account } from './account.ts';
 
 const toAccount = (r: Selectable<AccountTable>): Account => ({
@@ -27,7 +28,7 @@ export async function findAccount(db: Executor, id: string, scopePath: string): 
     .selectFrom('accounts')
     .selectAll()
     .where('id', '=', id)
-    .where('path', 'like', `${scopePath}%`)
+    .where('path', 'like', likePrefix(scopePath))
     .executeTakeFirst();
   return row && toAccount(row);
 }
@@ -47,7 +48,7 @@ export async function listAccounts(
   scopePath: string,
   filter: { parentId?: string; kind?: string; after?: string; limit: number },
 ): Promise<Account[]> {
-  let q = db.selectFrom('accounts').selectAll().where('path', 'like', `${scopePath}%`);
+  let q = db.selectFrom('accounts').selectAll().where('path', 'like', likePrefix(scopePath));
   if (filter.parentId) q = q.where('parent_id', '=', filter.parentId);
   if (filter.kind) q = q.where('kind', '=', filter.kind as Account['kind']);
   if (filter.after) q = q.where('id', '>', filter.after);

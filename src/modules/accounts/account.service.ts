@@ -1,4 +1,4 @@
-import { isTimeZone } from '../../config/config.ts';
+import { isTimeZone } from '../../shared/time-zone.ts';
 import type { Db } from '../../db/database.ts';
 import { conflict, forbidden, invalid, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { AccountTable, ApiKeyTable, Executor, UserTable } from '../../db/database.ts';
+import { accountIdsUnder } from '../../db/scope.ts';
 import type { AccountKind, Role } from '../accounts/account.ts';
 
 export interface User {
@@ -59,9 +60,6 @@ const toApiKey = (r: Selectable<ApiKeyTable>): ApiKey => ({
   createdAt: r.created_at,
 });
 
-const scopeIds = (db: Executor, scopePath: string) =>
-  db.selectFrom('accounts').select('id').where('path', 'like', `${scopePath}%`);
-
 export async function insertUser(
   db: Executor,
   u: { id: string; accountId: string; email: string; name: string; role: Role; passwordHash: string },
@@ -87,7 +85,7 @@ export async function findUser(db: Executor, id: string, scopePath: string): Pro
     .selectFrom('users')
     .selectAll()
     .where('id', '=', id)
-    .where('account_id', 'in', scopeIds(db, scopePath))
+    .where('account_id', 'in', accountIdsUnder(db, scopePath))
     .executeTakeFirst();
   return row && toUser(row);
 }
@@ -97,7 +95,7 @@ export async function listUsers(
   scopePath: string,
   filter: { accountId?: string; after?: string; limit: number },
 ): Promise<User[]> {
-  let q = db.selectFrom('users').selectAll().where('account_id', 'in', scopeIds(db, scopePath));
+  let q = db.selectFrom('users').selectAll().where('account_id', 'in', accountIdsUnder(db, scopePath));
   if (filter.accountId) q = q.where('account_id', '=', filter.accountId);
   if (filter.after) q = q.where('id', '>', filter.after);
   return (await q.orderBy('id').limit(filter.limit).execute()).map(toUser);
@@ -141,7 +139,7 @@ export async function findApiKey(db: Executor, id: string, scopePath: string): P
     .selectFrom('api_keys')
     .selectAll()
     .where('id', '=', id)
-    .where('account_id', 'in', scopeIds(db, scopePath))
+    .where('account_id', 'in', accountIdsUnder(db, scopePath))
     .executeTakeFirst();
   return row && toApiKey(row);
 }
@@ -151,7 +149,7 @@ export async function listApiKeys(
   scopePath: string,
   filter: { accountId?: string; after?: string; limit: number },
 ): Promise<ApiKey[]> {
-  let q = db.selectFrom('api_keys').selectAll().where('account_id', 'in', scopeIds(db, scopePath));
+  let q = db.selectFrom('api_keys').selectAll().where('account_id', 'in', accountIdsUnder(db, scopePath));
   if (filter.accountId) q = q.where('account_id', '=', filter.accountId);
   if (filter.after) q = q.where('id', '>', filter.after);
   return (await q.orderBy('id').limit(filter.limit).execute()).map(toApiKey);

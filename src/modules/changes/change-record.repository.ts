@@ -1,5 +1,6 @@
 import { type Selectable, type SqlBool, sql } from 'kysely';
 import type { ChangeRecordTable, Executor } from '../../db/database.ts';
+import { accountIdsUnder } from '../../db/scope.ts';
 import type { ChangeSource } from '../sims/sim.ts';
 import type { ChangeRecord, ChangeStatus, NewChangeRecord } from './change-record.ts';
 
@@ -52,6 +53,16 @@ export async function failChangeRecords(db: Executor, failures: { id: number; er
     WHERE change_records.id = u.id`.execute(db);
 }
 
+/** Marks every pending record as failed with `error`; returns how many. */
+export async function failPendingChangeRecords(db: Executor, at: Date, error: string): Promise<number> {
+  const res = await db
+    .updateTable('change_records')
+    .set({ status: 'failed', error, completed_at: at })
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
 export interface ChangeRecordFilter {
   iccid?: string;
   field?: string;
@@ -72,7 +83,7 @@ export async function listChangeRecords(
 ): Promise<ChangeRecord[]> {
   let q = db.selectFrom('change_records').selectAll();
   if (!scope.isRoot) {
-    q = q.where('account_id', 'in', db.selectFrom('accounts').select('id').where('path', 'like', `${scope.path}%`));
+    q = q.where('account_id', 'in', accountIdsUnder(db, scope.path));
   }
   if (f.iccid) q = q.where('iccid', '=', f.iccid);
   if (f.field) q = q.where('field', '=', f.field);

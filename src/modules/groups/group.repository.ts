@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Executor, GroupTable } from '../../db/database.ts';
+import { accountIdsUnder } from '../../db/scope.ts';
 
 export interface Group {
   id: string;
@@ -17,10 +18,6 @@ const toGroup = (r: Selectable<GroupTable>): Group => ({
   createdAt: r.created_at,
 });
 
-const inScope = (scopePath: string) =>
-  (eb: { selectFrom: Executor['selectFrom'] }) =>
-    eb.selectFrom('accounts').select('accounts.id').where('accounts.path', 'like', `${scopePath}%`);
-
 export async function insertGroup(db: Executor, g: Omit<Group, 'createdAt'>): Promise<Group> {
   const row = await db
     .insertInto('groups')
@@ -35,7 +32,7 @@ export async function findGroup(db: Executor, id: string, scopePath: string): Pr
     .selectFrom('groups')
     .selectAll()
     .where('id', '=', id)
-    .where('account_id', 'in', inScope(scopePath)(db))
+    .where('account_id', 'in', accountIdsUnder(db, scopePath))
     .executeTakeFirst();
   return row && toGroup(row);
 }
@@ -51,7 +48,7 @@ export async function listGroups(
   scopePath: string,
   filter: { accountId?: string; after?: string; limit: number },
 ): Promise<Group[]> {
-  let q = db.selectFrom('groups').selectAll().where('account_id', 'in', inScope(scopePath)(db));
+  let q = db.selectFrom('groups').selectAll().where('account_id', 'in', accountIdsUnder(db, scopePath));
   if (filter.accountId) q = q.where('account_id', '=', filter.accountId);
   if (filter.after) q = q.where('id', '>', filter.after);
   return (await q.orderBy('id').limit(filter.limit).execute()).map(toGroup);

@@ -7,10 +7,10 @@ export interface StoredResponse {
 }
 
 /** Claims a key for a principal; returns undefined when claimed now, or what was stored before. */
-export async function claimKey(db: Executor, principal: string, key: string, requestHash: string): Promise<StoredResponse | undefined> {
+export async function claimKey(db: Executor, principal: string, key: string, requestHash: string, now: Date): Promise<StoredResponse | undefined> {
   const inserted = await db
     .insertInto('idempotency_keys')
-    .values({ principal, key, request_hash: requestHash })
+    .values({ principal, key, request_hash: requestHash, created_at: now })
     .onConflict((oc) => oc.doNothing())
     .returning('key')
     .executeTakeFirst();
@@ -37,7 +37,8 @@ export async function releaseKey(db: Executor, principal: string, key: string): 
   await db.deleteFrom('idempotency_keys').where('principal', '=', principal).where('key', '=', key).execute();
 }
 
-/** Forgets keys older than the retention period. */
-export async function pruneKeys(db: Executor, olderThan: Date): Promise<void> {
-  await db.deleteFrom('idempotency_keys').where('created_at', '<', olderThan).execute();
+/** Forgets keys older than the retention period; returns how many. */
+export async function pruneKeys(db: Executor, olderThan: Date): Promise<number> {
+  const res = await db.deleteFrom('idempotency_keys').where('created_at', '<', olderThan).executeTakeFirst();
+  return Number(res.numDeletedRows);
 }

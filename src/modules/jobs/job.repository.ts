@@ -1,5 +1,6 @@
 import { type Selectable, sql } from 'kysely';
 import type { Executor, JobTable } from '../../db/database.ts';
+import { accountIdsUnder } from '../../db/scope.ts';
 import type { Job, JobKind, JobResult, JobStatus } from './job.ts';
 
 const toJob = (r: Selectable<JobTable>): Job => ({
@@ -47,7 +48,7 @@ export async function insertJob(
 
 export async function findJob(db: Executor, id: string, scopePath?: string): Promise<Job | undefined> {
   let q = db.selectFrom('jobs').selectAll().where('id', '=', id);
-  if (scopePath !== undefined) q = q.where('account_id', 'in', db.selectFrom('accounts').select('id').where('path', 'like', `${scopePath}%`));
+  if (scopePath !== undefined) q = q.where('account_id', 'in', accountIdsUnder(db, scopePath));
   const row = await q.executeTakeFirst();
   return row && toJob(row);
 }
@@ -60,7 +61,7 @@ export async function listJobs(
   let q = db
     .selectFrom('jobs')
     .selectAll()
-    .where('account_id', 'in', db.selectFrom('accounts').select('id').where('path', 'like', `${scopePath}%`));
+    .where('account_id', 'in', accountIdsUnder(db, scopePath));
   if (f.kind) q = q.where('kind', '=', f.kind);
   if (f.status) q = q.where('status', '=', f.status);
   if (f.before) q = q.where('id', '<', f.before);

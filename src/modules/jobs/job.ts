@@ -31,3 +31,16 @@ export interface JobResult {
   code: string | null;
   message: string | null;
 }
+
+export interface JobContext {
+  job: Job;
+  input: string;
+  /** Records results of a chunk and advances the progress counters. */
+  report(results: JobResult[], total?: number): Promise<void>;
+  /** True once shutdown began: a handler stops between chunks by throwing `JobInterrupted`. */
+  stopping(): boolean;
+}
+
+export type JobHandler = (ctx: JobContext) => Promise<Record<string, unknown>>;
+
+export class JobInterrupted extends Error {}

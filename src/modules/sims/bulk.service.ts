@@ -1,11 +1,9 @@
 import type { Db } from '../../db/database.ts';
-import type { JobContext } from '../../jobs/job-runner.ts';
-import { JobInterrupted } from '../../jobs/job-runner.ts';
 import { chunk } from '../../shared/chunk.ts';
 import { invalid } from '../../shared/errors.ts';
 import type { Principal } from '../accounts/account.ts';
 import { requirePermission } from '../accounts/account.service.ts';
-import type { Job, JobResult } from '../jobs/job.ts';
+import { type Job, type JobContext, JobInterrupted, type JobResult } from '../jobs/job.ts';
 import type { JobService } from '../jobs/job.service.ts';
 import type { LifecycleService, TransitionInput } from './lifecycle.service.ts';
 import type { ResolvedUpdate } from './sim.ts';

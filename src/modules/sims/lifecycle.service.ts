@@ -51,6 +51,8 @@ export interface StateChangedEvent {
 }
 
 const PROVISIONING_CONCURRENCY = 64;
+/** Pause before an automatic transition the network refused is tried again. */
+export const AUTOMATIC_RETRY_MS = 10 * 60_000;
 
 /** Runs `fn` over items with at most `limit` running at once. */
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -173,14 +175,29 @@ export class LifecycleService {
     for (const [from, auto] of Object.entries(AUTOMATIC_TRANSITIONS)) {
       if (!auto) continue;
       for (;;) {
-        const due = await repo.findDueSims(this.db, this.clock.now(), [from as SimState], batchSize);
+        const now = this.clock.now();
+        const due = await repo.findDueSims(this.db, now, [from as SimState], batchSize);
         if (due.length === 0) break;
         const results = await this.transition(due, { state: auto.to, reason: auto.reason }, { source: 'system', actor: 'system:lifecycle' });
         moved += results.filter((r) => r.ok && r.code !== 'unchanged').length;
-        // NOTE: SIMs whose provisioning failed stay due and are retried on the next tick, not in this loop.
-        if (results.some((r) => !r.ok) || due.length < batchSize) break;
+        // NOTE: a SIM the network refused stays in its state and is tried again after a pause, not on every pass.
+        const retryAt = new Date(now.getTime() + AUTOMATIC_RETRY_MS);
+        await repo.postponeDue(this.db, results.filter((r) => !r.ok).map((r) => r.iccid), retryAt);
+        if (due.length < batchSize) break;
       }
     }
     return moved;
+  }
+
+  /**
+   * Fails state changes left pending by a process that stopped between provisioning and commit: the SIM kept
+   * its state; the network may or may not have applied the change, so the record says to repeat it.
+   */
+  async failInterruptedChanges(): Promise<number> {
+    return changes.failPendingChangeRecords(
+      this.db,
+      this.clock.now(),
+      'interrupted by a stop before the change was committed; the SIM kept its state; repeat the change so the network and Meridian agree',
+    );
   }
 }

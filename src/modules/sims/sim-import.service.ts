@@ -1,16 +1,13 @@
 import { parse } from 'csv-parse';
 import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
-import type { JobContext } from '../../jobs/job-runner.ts';
-import { JobInterrupted } from '../../jobs/job-runner.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { invalid } from '../../shared/errors.ts';
 import type { Principal } from '../accounts/account.ts';
 import { type AccountService, requirePermission } from '../accounts/account.service.ts';
 import { insertChangeRecords } from '../changes/change-record.repository.ts';
 import { findGroupsByName } from '../groups/group.repository.ts';
-import type { JobResult } from '../jobs/job.ts';
-import type { Job } from '../jobs/job.ts';
+import { type Job, type JobContext, JobInterrupted, type JobResult } from '../jobs/job.ts';
 import type { JobService } from '../jobs/job.service.ts';
 import { checkHeader, checkImportRow, type ImportedSim } from './sim-import.ts';
 

@@ -1,5 +1,6 @@
 import { type Expression, type Selectable, type SqlBool, sql } from 'kysely';
 import type { Executor, SimTable } from '../../db/database.ts';
+import { accountIdsUnder } from '../../db/scope.ts';
 import type { Sim, SimAttributes, SimProfile, SimState, SuspendReason } from './sim.ts';
 
 export type SimRow = Selectable<SimTable>;
@@ -38,7 +39,7 @@ const scoped = (db: Executor, scope: Scope) => {
   const q = db.selectFrom('sims');
   return scope.isRoot
     ? q
-    : q.where('sims.account_id', 'in', db.selectFrom('accounts').select('id').where('path', 'like', `${scope.path}%`));
+    : q.where('sims.account_id', 'in', accountIdsUnder(db, scope.path));
 };
 
 export async function profilesOf(db: Executor, iccids: string[]): Promise<Map<string, SimProfile[]>> {
@@ -218,6 +219,12 @@ export async function findDueSims(db: Executor, now: Date, states: SimState[], l
     .orderBy('state_due_at')
     .limit(limit)
     .execute();
+}
+
+/** Moves the due time of SIMs whose automatic transition failed. */
+export async function postponeDue(db: Executor, iccids: string[], until: Date): Promise<void> {
+  if (iccids.length === 0) return;
+  await db.updateTable('sims').set({ state_due_at: until }).where('iccid', '=', sql<string>`any(${iccids}::text[])`).execute();
 }
 
 export async function deleteSim(db: Executor, iccid: string): Promise<void> {
