@@ -83,8 +83,7 @@ export const SIM_SORT_HELP = 'iccid (default), createdAt, updatedAt or stateChan
 /** A group given as its id (`grp_…`) or its name; names are looked up among the visible groups (of `accountId`). */
 export async function resolveGroupId(client: ApiClient, value: string, accountId?: string): Promise<string> {
   if (value.startsWith('grp_')) return value;
-  const groups = await client.all<GroupDto>('/groups', { accountId });
-  const matches = groups.filter((g) => g.name === value);
+  const matches = await client.all<GroupDto>('/groups', { accountId, name: value });
   if (matches.length === 1) return matches[0]!.id;
   if (matches.length === 0) {
     throw new CliError(`no group named ${JSON.stringify(value)} is visible${accountId ? ` in account ${accountId}` : ''}; see meridian groups list`, 'group_not_found');

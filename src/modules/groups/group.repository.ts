@@ -46,10 +46,11 @@ export async function findGroupsByName(db: Executor, accountId: string): Promise
 export async function listGroups(
   db: Executor,
   scopePath: string,
-  filter: { accountId?: string; after?: string; limit: number },
+  filter: { accountId?: string; name?: string; after?: string; limit: number },
 ): Promise<Group[]> {
   let q = db.selectFrom('groups').selectAll().where('account_id', 'in', accountIdsUnder(db, scopePath));
   if (filter.accountId) q = q.where('account_id', '=', filter.accountId);
+  if (filter.name) q = q.where('name', '=', filter.name);
   if (filter.after) q = q.where('id', '>', filter.after);
   return (await q.orderBy('id').limit(filter.limit).execute()).map(toGroup);
 }

@@ -18,12 +18,12 @@ export const groupRoutes =
       schema: {
         tags,
         summary: 'List SIM groups (分组) visible to the caller',
-        querystring: z.object({ accountId: z.string().optional(), cursor: cursorSchema, limit: limitSchema }),
+        querystring: z.object({ accountId: z.string().optional(), name: z.string().max(100).optional().describe('exact group name'), cursor: cursorSchema, limit: limitSchema }),
         response: { 200: page(GroupSchema), ...problems(400, 401) },
       },
       handler: async (req) => {
-        const { cursor, limit, accountId } = req.query;
-        const items = await s.groups.listGroups(principalOf(req), { accountId, after: cursor, limit });
+        const { cursor, limit, accountId, name } = req.query;
+        const items = await s.groups.listGroups(principalOf(req), { accountId, name, after: cursor, limit });
         return { items: items.map(toDto), nextCursor: nextIdCursor(items, limit) };
       },
     });

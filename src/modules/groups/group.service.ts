@@ -19,7 +19,7 @@ export class GroupService {
     return group;
   }
 
-  listGroups(principal: Principal, filter: { accountId?: string; after?: string; limit: number }): Promise<Group[]> {
+  listGroups(principal: Principal, filter: { accountId?: string; name?: string; after?: string; limit: number }): Promise<Group[]> {
     return repo.listGroups(this.db, principal.accountPath, filter);
   }
 

@@ -1,7 +1,7 @@
 import { type Expression, type Selectable, type SqlBool, sql } from 'kysely';
 import type { Executor, SimTable } from '../../db/database.ts';
 import { accountIdsUnder } from '../../db/scope.ts';
-import type { Sim, SimAttributes, SimProfile, SimState, SuspendReason } from './sim.ts';
+import type { Sim, SimAttributes, SimProfile, SimSort, SimState, SuspendReason } from './sim.ts';
 
 export type SimRow = Selectable<SimTable>;
 
@@ -89,8 +89,6 @@ export interface SimFilter {
   q?: string;
 }
 
-export const SIM_SORTS = ['iccid', 'createdAt', 'updatedAt', 'stateChangedAt'] as const;
-export type SimSort = (typeof SIM_SORTS)[number];
 const SORT_COLUMN = {
   iccid: 'iccid',
   createdAt: 'created_at',

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { csvList, iso, isoOrNull, Timestamp } from '../../http/schemas.ts';
 import { CHANGE_STATUSES, type ChangeRecord } from '../changes/change-record.ts';
-import { CHANGE_SOURCES, type Sim, SIM_STATES, SUSPEND_REASONS } from './sim.ts';
-import { SIM_SORTS } from './sim.repository.ts';
+import { CHANGE_SOURCES, type Sim, SIM_SORTS, SIM_STATES, SUSPEND_REASONS } from './sim.ts';
 
 export const SimSchema = z
   .object({

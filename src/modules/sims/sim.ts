@@ -7,6 +7,10 @@ export type SimState = (typeof SIM_STATES)[number];
 export const SUSPEND_REASONS = ['user', 'rule', 'quota', 'policy', 'expiry'] as const;
 export type SuspendReason = (typeof SUSPEND_REASONS)[number];
 
+/** Orders of the SIM list. */
+export const SIM_SORTS = ['iccid', 'createdAt', 'updatedAt', 'stateChangedAt'] as const;
+export type SimSort = (typeof SIM_SORTS)[number];
+
 export const CHANGE_SOURCES = ['web', 'api', 'rule', 'system', 'network'] as const;
 export type ChangeSource = (typeof CHANGE_SOURCES)[number];
 
