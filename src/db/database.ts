@@ -72,6 +72,16 @@ export interface SimTable {
   /** When the automatic transition out of the current state is due (test/silent end, retirement). */
   state_due_at: Timestamp | null;
   activated_at: Timestamp | null;
+  connection_state: string | null;
+  last_seen_at: Timestamp | null;
+  /** Local date (YYYY-MM-DD, account time zone) that usage_day_bytes counts. */
+  usage_day: string | null;
+  usage_day_bytes: Generated<number>;
+  /** Billing month (YYYY-MM, account time zone) that usage_cycle_bytes counts. */
+  usage_cycle: string | null;
+  usage_cycle_bytes: Generated<number>;
+  test_allowance_bytes: number | null;
+  test_used_bytes: Generated<number>;
   state_changed_at: Timestamp;
   created_at: CreatedAt;
   updated_at: Timestamp;
@@ -142,6 +152,70 @@ export interface IdempotencyKeyTable {
   created_at: Timestamp;
 }
 
+export interface GatewayTable {
+  id: string;
+  account_id: string;
+  name: string;
+  /** IP address or CIDR the gateway's packets come from. */
+  address: string;
+  /** RADIUS shared secret: kept in clear because every packet's authenticator is computed with it. */
+  secret: string;
+  coa_port: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RadiusSessionTable {
+  id: string;
+  account_id: string;
+  iccid: string;
+  gateway_id: string;
+  acct_session_id: string;
+  multi_session_id: string | null;
+  imsi: string | null;
+  status: string;
+  started_at: Timestamp;
+  last_seen_at: Timestamp;
+  stopped_at: Timestamp | null;
+  stop_cause: string | null;
+  bytes_in: number;
+  bytes_out: number;
+  session_seconds: number | null;
+  apn: string | null;
+  framed_ip: string | null;
+  rat: string | null;
+  mcc_mnc: string | null;
+  cell: Json<Record<string, unknown> | null>;
+  imei: string | null;
+  nas_ip: string | null;
+  charging_id: string | null;
+}
+
+export interface UsageRecordTable {
+  id: Generated<number>;
+  account_id: string;
+  iccid: string;
+  session_id: string | null;
+  source: string;
+  record_key: string | null;
+  start_at: Timestamp;
+  end_at: Timestamp;
+  bytes_in: number;
+  bytes_out: number;
+  mcc_mnc: string | null;
+  apn: string | null;
+  created_at: Timestamp;
+}
+
+export interface UsageHourlyTable {
+  iccid: string;
+  hour: Timestamp;
+  account_id: string;
+  bytes_in: number;
+  bytes_out: number;
+  records: number;
+}
+
 export interface Database {
   accounts: AccountTable;
   groups: GroupTable;
@@ -155,6 +229,10 @@ export interface Database {
   job_results: JobResultTable;
   job_inputs: JobInputTable;
   idempotency_keys: IdempotencyKeyTable;
+  gateways: GatewayTable;
+  radius_sessions: RadiusSessionTable;
+  usage_records: UsageRecordTable;
+  usage_hourly: UsageHourlyTable;
 }
 
 export type Db = Kysely<Database>;

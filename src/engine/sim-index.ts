@@ -1,0 +1,153 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { SimState, SuspendReason } from '../modules/sims/sim.ts';
+
+/** What the hot path needs to know about a SIM, held in memory. */
+export interface HotSim {
+  iccid: string;
+  accountId: string;
+  timezone: string;
+  state: SimState;
+  suspendReason: SuspendReason | null;
+  msisdn: string | null;
+  imsis: string[];
+  testAllowanceBytes: number | null;
+  testUsedBytes: number;
+  usageDay: string | null;
+  usageDayBytes: number;
+  usageCycle: string | null;
+  usageCycleBytes: number;
+}
+
+interface Row {
+  iccid: string;
+  account_id: string;
+  timezone: string;
+  state: string;
+  suspend_reason: string | null;
+  msisdn: string | null;
+  imsis: string[];
+  test_allowance_bytes: number | null;
+  test_used_bytes: number;
+  usage_day: string | null;
+  usage_day_bytes: number;
+  usage_cycle: string | null;
+  usage_cycle_bytes: number;
+}
+
+const toHot = (r: Row): HotSim => ({
+  iccid: r.iccid,
+  accountId: r.account_id,
+  timezone: r.timezone,
+  state: r.state as SimState,
+  suspendReason: r.suspend_reason as SuspendReason | null,
+  msisdn: r.msisdn,
+  imsis: r.imsis,
+  testAllowanceBytes: r.test_allowance_bytes === null ? null : Number(r.test_allowance_bytes),
+  testUsedBytes: Number(r.test_used_bytes),
+  usageDay: r.usage_day,
+  usageDayBytes: Number(r.usage_day_bytes),
+  usageCycle: r.usage_cycle,
+  usageCycleBytes: Number(r.usage_cycle_bytes),
+});
+
+const PAGE = 50_000;
+const MISS_TTL_MS = 30_000;
+
+/**
+ * Every SIM by IMSI (any profile), MSISDN and ICCID, in memory, so no packet needs a query. Loaded at start;
+ * a SIM that is not known yet (imported since) is read once on first sight; changes refresh single SIMs.
+ */
+export class SimIndex {
+  private readonly byIccid = new Map<string, HotSim>();
+  private readonly byImsi = new Map<string, HotSim>();
+  private readonly byMsisdn = new Map<string, HotSim>();
+  private readonly misses = new Map<string, number>();
+
+  constructor(private readonly db: Db) {}
+
+  /** Loads every SIM, page by page. */
+  async load(): Promise<number> {
+    let after = '';
+    for (;;) {
+      const rows = await this.query(sql`s.iccid > ${after}`, PAGE);
+      for (const r of rows) this.put(toHot(r));
+      if (rows.length < PAGE) break;
+      after = rows.at(-1)!.iccid;
+    }
+    return this.byIccid.size;
+  }
+
+  get size(): number {
+    return this.byIccid.size;
+  }
+
+  getByIccid(iccid: string): HotSim | undefined {
+    return this.byIccid.get(iccid);
+  }
+
+  /** The SIM of an IMSI, falling back to the MSISDN; reads the database only for one not seen before. */
+  async resolve(imsi: string | null, msisdn: string | null): Promise<HotSim | undefined> {
+    const known = (imsi ? this.byImsi.get(imsi) : undefined) ?? (msisdn ? this.byMsisdn.get(msisdn) : undefined);
+    if (known) return known;
+    const key = `${imsi ?? ''}/${msisdn ?? ''}`;
+    const missedAt = this.misses.get(key);
+    if (missedAt !== undefined && Date.now() - missedAt < MISS_TTL_MS) return undefined;
+    const condition = imsi
+      ? sql`s.iccid IN (SELECT iccid FROM sim_profiles WHERE imsi = ${imsi})`
+      : msisdn
+        ? sql`s.msisdn = ${msisdn}`
+        : undefined;
+    const found = condition ? (await this.query(condition, 1))[0] : undefined;
+    if (!found && msisdn && imsi) return this.resolve(null, msisdn);
+    if (!found) {
+      if (this.misses.size > 100_000) this.misses.clear();
+      this.misses.set(key, Date.now());
+      return undefined;
+    }
+    const hot = toHot(found);
+    this.put(hot);
+    return hot;
+  }
+
+  /** Reads one SIM again after a change made outside the hot path (state, owner, profiles). */
+  async refresh(iccid: string): Promise<HotSim | undefined> {
+    const [row] = await this.query(sql`s.iccid = ${iccid}`, 1);
+    const old = this.byIccid.get(iccid);
+    if (old) this.remove(old);
+    if (!row) return undefined;
+    const hot = toHot(row);
+    if (old) {
+      // NOTE: usage counters in memory may be ahead of the row (a batch in flight); keep the larger.
+      hot.testUsedBytes = Math.max(hot.testUsedBytes, old.testUsedBytes);
+      if (hot.usageDay === old.usageDay) hot.usageDayBytes = Math.max(hot.usageDayBytes, old.usageDayBytes);
+      if (hot.usageCycle === old.usageCycle) hot.usageCycleBytes = Math.max(hot.usageCycleBytes, old.usageCycleBytes);
+    }
+    this.put(hot);
+    return hot;
+  }
+
+  private put(sim: HotSim): void {
+    this.byIccid.set(sim.iccid, sim);
+    for (const imsi of sim.imsis) this.byImsi.set(imsi, sim);
+    if (sim.msisdn) this.byMsisdn.set(sim.msisdn, sim);
+  }
+
+  private remove(sim: HotSim): void {
+    this.byIccid.delete(sim.iccid);
+    for (const imsi of sim.imsis) if (this.byImsi.get(imsi) === sim) this.byImsi.delete(imsi);
+    if (sim.msisdn && this.byMsisdn.get(sim.msisdn) === sim) this.byMsisdn.delete(sim.msisdn);
+  }
+
+  private async query(condition: ReturnType<typeof sql>, limit: number): Promise<Row[]> {
+    const { rows } = await sql<Row>`
+      SELECT s.iccid, s.account_id, a.timezone, s.state, s.suspend_reason, s.msisdn,
+             coalesce((SELECT array_agg(p.imsi ORDER BY p.position) FROM sim_profiles p WHERE p.iccid = s.iccid), '{}') AS imsis,
+             s.test_allowance_bytes, s.test_used_bytes, s.usage_day, s.usage_day_bytes, s.usage_cycle, s.usage_cycle_bytes
+      FROM sims s JOIN accounts a ON a.id = s.account_id
+      WHERE ${condition}
+      ORDER BY s.iccid
+      LIMIT ${limit}`.execute(this.db);
+    return rows;
+  }
+}

@@ -1,0 +1,303 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.ts';
+import { type AccountingInput, nextConnectionState, usageDelta } from '../modules/usage/accounting.ts';
+import * as repo from '../modules/usage/ingest.repository.ts';
+import type { SessionRow, SimUsageRow, UsageRow } from '../modules/usage/ingest.repository.ts';
+import type { Clock } from '../shared/clock.ts';
+import { localDate } from '../shared/time-zone.ts';
+import { GroupCommit } from './group-commit.ts';
+import type { HotSim, SimIndex } from './sim-index.ts';
+
+export interface GatewayRef {
+  id: string;
+  accountId: string;
+}
+
+export type AccountingOutcome = 'recorded' | 'unknown_sim' | 'no_session_id' | 'gateway_reset';
+
+/** A usage delta from a source other than RADIUS (CDR files, the API), already resolved to a SIM. */
+export interface ExternalUsage {
+  sim: HotSim;
+  source: 'cdr' | 'api';
+  recordKey: string;
+  startAt: Date;
+  endAt: Date;
+  bytesIn: number;
+  bytesOut: number;
+  mccMnc: string | null;
+  apn: string | null;
+}
+
+interface CommitItem {
+  usage: UsageRow | null;
+  session: SessionRow | null;
+  sim: HotSim;
+  lastSeenAt: Date | null;
+  connectionState: SessionRow['status'] | null;
+  undo: () => void;
+}
+
+export interface UsageEngineSettings {
+  maxBatch: number;
+  maxQueue: number;
+  /** A session with no packet for this long is closed (its Stop was lost). */
+  sessionTimeoutSeconds: number;
+}
+
+export interface UsageEngineHooks {
+  /** A SIM whose usage asks for an automatic transition (silent → active on first session, test allowance used up). */
+  onTransitionNeeded?(sim: HotSim, to: 'active', reason: string): void;
+  onBatch?(size: number, ms: number): void;
+}
+
+const STOPPED_KEPT_MS = 3_600_000;
+
+/**
+ * The usage hot path: counts each accounting packet exactly once against its session's cumulative counters,
+ * keeps SIM usage figures in memory and makes everything durable by group commit before the caller answers.
+ */
+export class UsageEngine {
+  private readonly sessions = new Map<string, SessionRow>();
+  private readonly sessionsBySim = new Map<string, Set<string>>();
+  private readonly commit: GroupCommit<CommitItem>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    readonly sims: SimIndex,
+    private readonly log: Logger,
+    private readonly settings: UsageEngineSettings,
+    private readonly hooks: UsageEngineHooks = {},
+  ) {
+    this.commit = new GroupCommit<CommitItem>(
+      (items) => this.write(items),
+      { maxBatch: settings.maxBatch, maxQueue: settings.maxQueue },
+      (items, error) => {
+        this.log.error({ err: error, items: items.length }, 'usage commit failed; in-memory state rolled back, packets left unanswered');
+        for (let i = items.length - 1; i >= 0; i--) items[i]!.undo();
+      },
+      hooks.onBatch,
+    );
+  }
+
+  /** Loads SIMs and the sessions that were open at the last stop. */
+  async start(): Promise<{ sims: number; sessions: number }> {
+    const sims = await this.sims.load();
+    const rows = await repo.loadRecentSessions(this.db, new Date(this.clock.now().getTime() - STOPPED_KEPT_MS));
+    for (const s of rows) this.remember(s);
+    return { sims, sessions: rows.length };
+  }
+
+  get queued(): number {
+    return this.commit.queued;
+  }
+
+  /** Open sessions of a SIM (for enforcement). */
+  openSessionsOf(iccid: string): SessionRow[] {
+    return [...(this.sessionsBySim.get(iccid) ?? [])].map((id) => this.sessions.get(id)!).filter((s) => s.status !== 'stop');
+  }
+
+  /** Counts one Accounting-Request; resolves once what it changed is durable (answer the gateway then). */
+  async accounting(gateway: GatewayRef, input: AccountingInput): Promise<AccountingOutcome> {
+    if (input.status === 'accounting-on' || input.status === 'accounting-off') {
+      await this.closeSessions((s) => s.gatewayId === gateway.id, input.status === 'accounting-on' ? 'nas-reboot' : 'nas-request');
+      return 'gateway_reset';
+    }
+    if (!input.acctSessionId) return 'no_session_id';
+    const imsi = input.imsi ?? (input.userName && /^\d{15}$/.test(input.userName) ? input.userName : null);
+    const sim = await this.sims.resolve(imsi, input.msisdn);
+    if (!sim) return 'unknown_sim';
+
+    const id = `${gateway.id}:${input.acctSessionId}`;
+    let session = this.sessions.get(id);
+    if (!session && input.status !== 'start') {
+      // NOTE: rare path (Start lost, or the session is older than what was loaded at start): read it once.
+      session = await repo.findSession(this.db, id);
+      if (session) this.remember(session);
+    }
+    const now = this.clock.now();
+    const before = session ? { ...session } : undefined;
+    const current: SessionRow = session ?? {
+      id,
+      accountId: sim.accountId,
+      iccid: sim.iccid,
+      gatewayId: gateway.id,
+      acctSessionId: input.acctSessionId,
+      multiSessionId: input.multiSessionId,
+      imsi,
+      status: 'start',
+      startedAt: input.eventTime ?? now,
+      lastSeenAt: now,
+      stoppedAt: null,
+      stopCause: null,
+      bytesIn: 0,
+      bytesOut: 0,
+      sessionSeconds: null,
+      apn: null,
+      framedIp: null,
+      rat: null,
+      mccMnc: null,
+      cell: null,
+      imei: null,
+      nasIp: null,
+      chargingId: null,
+    };
+    const { delta, next } = usageDelta(current, input);
+    const previousSeen = current.lastSeenAt;
+    const status = nextConnectionState(before ? before.status : null, input.status);
+    Object.assign(current, {
+      status,
+      lastSeenAt: now,
+      bytesIn: next.bytesIn,
+      bytesOut: next.bytesOut,
+      stoppedAt: status === 'stop' ? (current.stoppedAt ?? input.eventTime ?? now) : null,
+      stopCause: status === 'stop' ? (current.stopCause ?? input.terminateCause ?? 'stop') : null,
+      sessionSeconds: input.sessionSeconds ?? current.sessionSeconds,
+      apn: input.apn ?? current.apn,
+      framedIp: input.framedIp ?? current.framedIp,
+      rat: input.rat ?? current.rat,
+      mccMnc: input.mccMnc ?? current.mccMnc,
+      cell: input.cell ?? current.cell,
+      imei: input.imei ?? current.imei,
+      nasIp: input.nasIp ?? current.nasIp,
+      chargingId: input.chargingId ?? current.chargingId,
+    });
+    if (!session) this.remember(current);
+
+    const bytes = delta.bytesIn + delta.bytesOut;
+    const undoSim = this.addUsage(sim, bytes, now);
+    const usage: UsageRow | null =
+      bytes > 0
+        ? {
+            accountId: sim.accountId,
+            iccid: sim.iccid,
+            sessionId: id,
+            source: 'radius',
+            recordKey: null,
+            startAt: before ? previousSeen : current.startedAt,
+            endAt: input.eventTime && input.eventTime > previousSeen ? input.eventTime : now,
+            bytesIn: delta.bytesIn,
+            bytesOut: delta.bytesOut,
+            mccMnc: current.mccMnc,
+            apn: current.apn,
+          }
+        : null;
+    await this.commit.submit({
+      usage,
+      session: { ...current },
+      sim,
+      lastSeenAt: now,
+      connectionState: status,
+      undo: () => {
+        undoSim();
+        if (before) Object.assign(current, before);
+        else this.forget(current);
+      },
+    });
+    this.checkTransitions(sim, input.status === 'start' || bytes > 0);
+    return 'recorded';
+  }
+
+  /** Stores usage from CDR files or the API through the same commit path; duplicates (same record key) add nothing. */
+  async ingest(records: ExternalUsage[]): Promise<void> {
+    const now = this.clock.now();
+    await Promise.all(
+      records.map((r) => {
+        const undoSim = this.addUsage(r.sim, r.bytesIn + r.bytesOut, now);
+        const usage: UsageRow = { accountId: r.sim.accountId, iccid: r.sim.iccid, sessionId: null, ...r };
+        return this.commit.submit({ usage, session: null, sim: r.sim, lastSeenAt: null, connectionState: null, undo: undoSim });
+      }),
+    );
+    for (const r of records) this.checkTransitions(r.sim, true);
+  }
+
+  /** Closes sessions matching `which` (gateway restart, lost Stop). */
+  async closeSessions(which: (s: SessionRow) => boolean, cause: string): Promise<number> {
+    const now = this.clock.now();
+    const closing = [...this.sessions.values()].filter((s) => s.status !== 'stop' && which(s));
+    await Promise.all(
+      closing.map((s) => {
+        const before = { ...s };
+        Object.assign(s, { status: 'stop', stoppedAt: now, stopCause: cause });
+        const sim = this.sims.getByIccid(s.iccid);
+        if (!sim) return Promise.resolve();
+        return this.commit.submit({ usage: null, session: { ...s }, sim, lastSeenAt: null, connectionState: 'stop', undo: () => Object.assign(s, before) });
+      }),
+    );
+    return closing.length;
+  }
+
+  /** Closes sessions silent for longer than the timeout and forgets long-stopped ones. */
+  async expireSessions(): Promise<number> {
+    const now = this.clock.now().getTime();
+    for (const s of this.sessions.values()) {
+      if (s.status === 'stop' && s.stoppedAt && now - s.stoppedAt.getTime() > STOPPED_KEPT_MS) this.forget(s);
+    }
+    return this.closeSessions((s) => now - s.lastSeenAt.getTime() > this.settings.sessionTimeoutSeconds * 1000, 'session-timeout');
+  }
+
+  /** Waits until everything accepted is durable. */
+  drain(): Promise<void> {
+    return this.commit.drain();
+  }
+
+  private addUsage(sim: HotSim, bytes: number, now: Date): () => void {
+    const before = { usageDay: sim.usageDay, usageDayBytes: sim.usageDayBytes, usageCycle: sim.usageCycle, usageCycleBytes: sim.usageCycleBytes, testUsedBytes: sim.testUsedBytes };
+    const day = localDate(now, sim.timezone);
+    if (sim.usageDay !== day) Object.assign(sim, { usageDay: day, usageDayBytes: 0 });
+    if (sim.usageCycle !== day.slice(0, 7)) Object.assign(sim, { usageCycle: day.slice(0, 7), usageCycleBytes: 0 });
+    sim.usageDayBytes += bytes;
+    sim.usageCycleBytes += bytes;
+    if (sim.state === 'test') sim.testUsedBytes += bytes;
+    return () => Object.assign(sim, before);
+  }
+
+  private checkTransitions(sim: HotSim, used: boolean): void {
+    if (!used || !this.hooks.onTransitionNeeded) return;
+    if (sim.state === 'silent') this.hooks.onTransitionNeeded(sim, 'active', 'first network attach ended the silent period');
+    else if (sim.state === 'test' && sim.testAllowanceBytes !== null && sim.testUsedBytes >= sim.testAllowanceBytes) {
+      this.hooks.onTransitionNeeded(sim, 'active', `test allowance of ${sim.testAllowanceBytes} bytes used up`);
+    }
+  }
+
+  private async write(items: CommitItem[]): Promise<void> {
+    const now = this.clock.now();
+    const usage = items.flatMap((i) => (i.usage ? [i.usage] : []));
+    // NOTE: a session or SIM touched several times in one batch is written once, in its latest state.
+    const sessions = new Map<string, SessionRow>();
+    const sims = new Map<string, SimUsageRow>();
+    for (const i of items) {
+      if (i.session) sessions.set(i.session.id, i.session);
+      const prev = sims.get(i.sim.iccid);
+      sims.set(i.sim.iccid, {
+        iccid: i.sim.iccid,
+        connectionState: i.connectionState ?? prev?.connectionState ?? null,
+        lastSeenAt: i.lastSeenAt ?? prev?.lastSeenAt ?? null,
+        usageDay: i.sim.usageDay,
+        usageDayBytes: i.sim.usageDayBytes,
+        usageCycle: i.sim.usageCycle,
+        usageCycleBytes: i.sim.usageCycleBytes,
+        testUsedBytes: i.sim.testUsedBytes,
+      });
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await repo.insertUsage(trx, usage, now);
+      await repo.upsertSessions(trx, [...sessions.values()]);
+      await repo.updateSimUsage(trx, [...sims.values()]);
+    });
+  }
+
+  private remember(s: SessionRow): void {
+    this.sessions.set(s.id, s);
+    let set = this.sessionsBySim.get(s.iccid);
+    if (!set) this.sessionsBySim.set(s.iccid, (set = new Set()));
+    set.add(s.id);
+  }
+
+  private forget(s: SessionRow): void {
+    this.sessions.delete(s.id);
+    const set = this.sessionsBySim.get(s.iccid);
+    set?.delete(s.id);
+    if (set?.size === 0) this.sessionsBySim.delete(s.iccid);
+  }
+}

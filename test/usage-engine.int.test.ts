@@ -1,0 +1,121 @@
+import { sql } from 'kysely';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimIndex } from '../src/engine/sim-index.ts';
+import { UsageEngine } from '../src/engine/usage-engine.ts';
+import type { AccountingInput } from '../src/modules/usage/accounting.ts';
+import { testDialects } from './support/databases.ts';
+import { iccidFor, imsiFor, msisdnFor, simCsv } from './support/iccid.ts';
+import { startTestPlatform, type TestPlatform } from './support/platform.ts';
+
+const gateway = { id: 'gw_test', accountId: '' };
+
+const packet = (over: Partial<AccountingInput>): AccountingInput => ({
+  status: 'interim',
+  acctSessionId: 's1',
+  multiSessionId: null,
+  userName: null,
+  imsi: imsiFor(1),
+  msisdn: null,
+  bytesIn: 0,
+  bytesOut: 0,
+  hasGigawords: true,
+  sessionSeconds: null,
+  eventTime: null,
+  apn: 'iot.apn',
+  framedIp: '10.0.0.1',
+  rat: '4G',
+  mccMnc: '46000',
+  cell: { tac: 1, eci: 2 },
+  imei: null,
+  nasIp: '127.0.0.1',
+  chargingId: null,
+  terminateCause: null,
+  ...over,
+});
+
+describe.each(testDialects())('usage engine on %s', (dialect) => {
+  let t: TestPlatform;
+  let engine: UsageEngine;
+  const transitions: string[] = [];
+  const newEngine = () =>
+    new UsageEngine(t.platform.services.db, t.clock, new SimIndex(t.platform.services.db), pino({ level: 'silent' }), { maxBatch: 500, maxQueue: 10_000, sessionTimeoutSeconds: 1800 }, {
+      onTransitionNeeded: (sim, to, reason) => transitions.push(`${sim.iccid}:${to}:${reason}`),
+    });
+  const usageSum = async (iccid: string) => {
+    const { rows } = await sql<{ b: number }>`SELECT coalesce(sum(bytes_in + bytes_out), 0)::bigint AS b FROM usage_records WHERE iccid = ${iccid}`.execute(t.platform.services.db);
+    return Number(rows[0]!.b);
+  };
+
+  beforeAll(async () => {
+    t = await startTestPlatform(dialect, {}, { onDisk: true });
+    await t.api('POST', '/api/v1/sims/imports', simCsv(1, 5));
+    await t.drainJobs();
+    engine = newEngine();
+    await engine.start();
+  });
+  afterAll(() => t?.close());
+
+  it('counts cumulative counters once, whatever duplicates and late packets arrive', async () => {
+    const iccid = iccidFor(1);
+    expect(await engine.accounting(gateway, packet({ status: 'start' }))).toBe('recorded');
+    await engine.accounting(gateway, packet({ bytesIn: 1000, bytesOut: 200 }));
+    await engine.accounting(gateway, packet({ bytesIn: 1000, bytesOut: 200 })); // retransmission
+    await engine.accounting(gateway, packet({ bytesIn: 5000, bytesOut: 700 }));
+    await engine.accounting(gateway, packet({ bytesIn: 3000, bytesOut: 500 })); // late, older
+    await engine.accounting(gateway, packet({ status: 'stop', bytesIn: 2 ** 32 + 10, bytesOut: 900, terminateCause: 'user-request' }));
+    expect(await usageSum(iccid)).toBe(2 ** 32 + 10 + 900);
+    const sim = (await t.api('GET', `/api/v1/sims/${iccid}`)).json();
+    expect(sim).toBeDefined();
+    const { rows } = await sql<{ status: string; bytes_in: number; stop_cause: string }>`SELECT status, bytes_in, stop_cause FROM radius_sessions WHERE id = 'gw_test:s1'`.execute(t.platform.services.db);
+    expect(rows[0]).toMatchObject({ status: 'stop', stop_cause: 'user-request' });
+    expect(Number(rows[0]!.bytes_in)).toBe(2 ** 32 + 10);
+  });
+
+  it('finds the SIM by any IMSI or by MSISDN, and reports unknown SIMs', async () => {
+    expect(await engine.accounting(gateway, packet({ acctSessionId: 's2', imsi: null, msisdn: msisdnFor(2), bytesIn: 10 }))).toBe('recorded');
+    expect(await usageSum(iccidFor(2))).toBe(10);
+    expect(await engine.accounting(gateway, packet({ acctSessionId: 's3', imsi: '460009999999999', msisdn: null }))).toBe('unknown_sim');
+  });
+
+  it('picks up after a restart from the committed counters (no double counting)', async () => {
+    await engine.accounting(gateway, packet({ acctSessionId: 's4', imsi: imsiFor(3), status: 'start' }));
+    await engine.accounting(gateway, packet({ acctSessionId: 's4', imsi: imsiFor(3), bytesIn: 700 }));
+    engine = newEngine();
+    await engine.start();
+    await engine.accounting(gateway, packet({ acctSessionId: 's4', imsi: imsiFor(3), bytesIn: 700 }));
+    await engine.accounting(gateway, packet({ acctSessionId: 's4', imsi: imsiFor(3), bytesIn: 900 }));
+    expect(await usageSum(iccidFor(3))).toBe(900);
+  });
+
+  it('closes the sessions of a gateway that restarts (Accounting-On)', async () => {
+    await engine.accounting(gateway, packet({ acctSessionId: 's5', imsi: imsiFor(4), status: 'start' }));
+    expect(engine.openSessionsOf(iccidFor(4))).toHaveLength(1);
+    expect(await engine.accounting(gateway, packet({ status: 'accounting-on', acctSessionId: null }))).toBe('gateway_reset');
+    expect(engine.openSessionsOf(iccidFor(4))).toHaveLength(0);
+    const { rows } = await sql<{ status: string; stop_cause: string }>`SELECT status, stop_cause FROM radius_sessions WHERE id = 'gw_test:s5'`.execute(t.platform.services.db);
+    expect(rows[0]).toEqual({ status: 'stop', stop_cause: 'nas-reboot' });
+  });
+
+  it('keeps today and cycle usage on the SIM row, and asks to activate a silent SIM on first use', async () => {
+    await t.api('POST', `/api/v1/sims/${iccidFor(5)}/state`, { state: 'silent' });
+    await engine.sims.refresh(iccidFor(5));
+    await engine.accounting(gateway, packet({ acctSessionId: 's6', imsi: imsiFor(5), status: 'start' }));
+    await engine.accounting(gateway, packet({ acctSessionId: 's6', imsi: imsiFor(5), bytesIn: 100, bytesOut: 23 }));
+    const { rows } = await sql<{ usage_day_bytes: number; usage_cycle_bytes: number; connection_state: string; usage_day: string }>`
+      SELECT usage_day, usage_day_bytes, usage_cycle_bytes, connection_state FROM sims WHERE iccid = ${iccidFor(5)}`.execute(t.platform.services.db);
+    expect(rows[0]).toMatchObject({ connection_state: 'alive', usage_day: '2026-01-15' });
+    expect(Number(rows[0]!.usage_day_bytes)).toBe(123);
+    expect(transitions).toContain(`${iccidFor(5)}:active:first network attach ended the silent period`);
+  });
+
+  it('rolls memory back and answers nothing when the commit fails', async () => {
+    const db = t.platform.services.db;
+    await sql`ALTER TABLE usage_records ADD CONSTRAINT block_big CHECK (bytes_in <> 2000000) NOT VALID`.execute(db);
+    await engine.accounting(gateway, packet({ acctSessionId: 's7', imsi: imsiFor(2), status: 'start' }));
+    await expect(engine.accounting(gateway, packet({ acctSessionId: 's7', imsi: imsiFor(2), bytesIn: 2_000_000 }))).rejects.toThrow();
+    await sql`ALTER TABLE usage_records DROP CONSTRAINT block_big`.execute(db);
+    await engine.accounting(gateway, packet({ acctSessionId: 's7', imsi: imsiFor(2), bytesIn: 2_000_000 }));
+    expect(await usageSum(iccidFor(2))).toBe(10 + 2_000_000);
+  });
+});
