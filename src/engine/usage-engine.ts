@@ -76,7 +76,7 @@ export class UsageEngine {
         this.log.error({ err: error, items: items.length }, 'usage commit failed; in-memory state rolled back, packets left unanswered');
         for (let i = items.length - 1; i >= 0; i--) items[i]!.undo();
       },
-      hooks.onBatch,
+      (size, ms) => hooks.onBatch?.(size, ms),
     );
   }
 
