@@ -35,6 +35,19 @@ const envSchema = z.object({
   DEACTIVATED_RETIRE_DAYS: intFrom(365, 1),
   SCHEDULER_INTERVAL_MS: intFrom(5000, 50),
   SHUTDOWN_TIMEOUT_MS: intFrom(15000, 100),
+  RADIUS_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  RADIUS_HOST: z.string().default('0.0.0.0'),
+  RADIUS_AUTH_PORT: intFrom(1812).pipe(z.number().max(65535)),
+  RADIUS_ACCT_PORT: intFrom(1813).pipe(z.number().max(65535)),
+  RADIUS_INTERIM_INTERVAL_SECONDS: intFrom(600, 1),
+  RADIUS_SESSION_TIMEOUT_INTERIMS: intFrom(3, 1),
+  RADIUS_COMMIT_MAX_BATCH: intFrom(2000, 1),
+  RADIUS_COMMIT_MAX_QUEUE: intFrom(50000, 1),
+  DISCONNECT_TIMEOUT_MS: intFrom(1000, 10),
+  DISCONNECT_RETRIES: intFrom(3, 0),
+  TEST_ALLOWANCE_BYTES: intFrom(30 * 1024 * 1024, 0),
+  CDR_DROP_DIR: z.string().optional(),
+  CDR_POLL_INTERVAL_MS: intFrom(5000, 100),
   PROVISIONING_ADAPTER: z.enum(['simulated', 'http']).default('simulated'),
   PROVISIONING_SIM_DELAY_MS: intFrom(0),
   PROVISIONING_SIM_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
@@ -68,6 +81,24 @@ export interface Config {
     readonly schedulerIntervalMs: number;
   };
   readonly shutdownTimeoutMs: number;
+  readonly radius: {
+    readonly enabled: boolean;
+    readonly host: string;
+    readonly authPort: number;
+    readonly acctPort: number;
+    /** A session silent for this long is closed (its Stop was lost): interim interval × RADIUS_SESSION_TIMEOUT_INTERIMS. */
+    readonly sessionTimeoutSeconds: number;
+    readonly commitMaxBatch: number;
+    readonly commitMaxQueue: number;
+    readonly disconnectTimeoutMs: number;
+    readonly disconnectRetries: number;
+  };
+  readonly usage: {
+    /** Test-period allowance given to a SIM entering `test` unless the request names one. */
+    readonly testAllowanceBytes: number;
+    readonly cdrDropDir?: string;
+    readonly cdrPollIntervalMs: number;
+  };
   readonly provisioning:
     | { readonly adapter: 'simulated'; readonly delayMs: number; readonly failureRate: number }
     | { readonly adapter: 'http'; readonly url: string; readonly secret: string; readonly timeoutMs: number };
@@ -113,6 +144,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       schedulerIntervalMs: e.SCHEDULER_INTERVAL_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    radius: {
+      enabled: e.RADIUS_ENABLED,
+      host: e.RADIUS_HOST,
+      authPort: e.RADIUS_AUTH_PORT,
+      acctPort: e.RADIUS_ACCT_PORT,
+      sessionTimeoutSeconds: e.RADIUS_INTERIM_INTERVAL_SECONDS * e.RADIUS_SESSION_TIMEOUT_INTERIMS,
+      commitMaxBatch: e.RADIUS_COMMIT_MAX_BATCH,
+      commitMaxQueue: e.RADIUS_COMMIT_MAX_QUEUE,
+      disconnectTimeoutMs: e.DISCONNECT_TIMEOUT_MS,
+      disconnectRetries: e.DISCONNECT_RETRIES,
+    },
+    usage: { testAllowanceBytes: e.TEST_ALLOWANCE_BYTES, cdrDropDir: e.CDR_DROP_DIR, cdrPollIntervalMs: e.CDR_POLL_INTERVAL_MS },
     provisioning:
       e.PROVISIONING_ADAPTER === 'http'
         ? {

@@ -110,21 +110,43 @@ export class SimIndex {
     return hot;
   }
 
-  /** Reads one SIM again after a change made outside the hot path (state, owner, profiles). */
+  /** The SIM of an ICCID; reads the database only for one not seen before. */
+  async resolveIccid(iccid: string): Promise<HotSim | undefined> {
+    return this.byIccid.get(iccid) ?? (await this.refresh(iccid));
+  }
+
+  /**
+   * Reads one SIM again after a change made outside the hot path (state, owner, profiles). The object in memory
+   * is updated in place, so packets being counted against it keep counting into the same figures.
+   */
   async refresh(iccid: string): Promise<HotSim | undefined> {
     const [row] = await this.query(sql`s.iccid = ${iccid}`, 1);
     const old = this.byIccid.get(iccid);
-    if (old) this.remove(old);
-    if (!row) return undefined;
-    const hot = toHot(row);
-    if (old) {
-      // NOTE: usage counters in memory may be ahead of the row (a batch in flight); keep the larger.
-      hot.testUsedBytes = Math.max(hot.testUsedBytes, old.testUsedBytes);
-      if (hot.usageDay === old.usageDay) hot.usageDayBytes = Math.max(hot.usageDayBytes, old.usageDayBytes);
-      if (hot.usageCycle === old.usageCycle) hot.usageCycleBytes = Math.max(hot.usageCycleBytes, old.usageCycleBytes);
+    if (!row) {
+      if (old) this.remove(old);
+      return undefined;
     }
-    this.put(hot);
-    return hot;
+    const fresh = toHot(row);
+    if (!old) {
+      this.put(fresh);
+      return fresh;
+    }
+    this.remove(old);
+    const stateChanged = old.state !== fresh.state;
+    // NOTE: usage figures in memory may be ahead of the row (a batch in flight) and win, except the test
+    // counters, which a new state resets in the database.
+    Object.assign(old, {
+      accountId: fresh.accountId,
+      timezone: fresh.timezone,
+      state: fresh.state,
+      suspendReason: fresh.suspendReason,
+      msisdn: fresh.msisdn,
+      imsis: fresh.imsis,
+      testAllowanceBytes: fresh.testAllowanceBytes,
+      testUsedBytes: stateChanged ? fresh.testUsedBytes : Math.max(fresh.testUsedBytes, old.testUsedBytes),
+    });
+    this.put(old);
+    return old;
   }
 
   private put(sim: HotSim): void {

@@ -10,6 +10,7 @@ import { groupRoutes } from '../modules/groups/group.routes.ts';
 import { jobRoutes } from '../modules/jobs/job.routes.ts';
 import { provisioningRoutes } from '../modules/provisioning/provisioning.routes.ts';
 import { simRoutes } from '../modules/sims/sim.routes.ts';
+import { cdrRoutes } from '../modules/usage/cdr.routes.ts';
 import type { Services } from '../services.ts';
 import { registerAuthentication } from './auth.ts';
 import { referencePage } from './docs-page.ts';
@@ -19,6 +20,7 @@ import { errorHandler, problem, sendProblem } from './problem.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 export const API_VERSION = '0.1.0';
+const MAX_CSV_BYTES = 256 * 1024 * 1024;
 
 export interface AppOptions {
   logger?: Logger | false;
@@ -85,12 +87,15 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
 
   await app.register(
     async (api) => {
+      // CSV uploads (SIM imports, CDR files) arrive as text bodies.
+      api.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: MAX_CSV_BYTES }, (_req, body, done) => done(null, body));
       await api.register(authRoutes(s));
       await api.register(accountRoutes(s));
       await api.register(groupRoutes(s));
       await api.register(simRoutes(s));
       await api.register(jobRoutes(s));
       await api.register(provisioningRoutes(s));
+      await api.register(cdrRoutes(s));
     },
     { prefix: '/api/v1' },
   );

@@ -66,4 +66,7 @@ export function isWithin(principal: Pick<Principal, 'accountPath'>, path: string
   return path.startsWith(principal.accountPath);
 }
 
+/** True for the path of the root (operator) account, which sees everything. */
+export const isRootPath = (path: string): boolean => path.split('/').length === 3;
+
 export const childPath = (parentPath: string, id: string): string => `${parentPath}${id}/`;

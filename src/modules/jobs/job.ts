@@ -1,4 +1,4 @@
-export const JOB_KINDS = ['sim_import', 'bulk_change'] as const;
+export const JOB_KINDS = ['sim_import', 'bulk_change', 'cdr_import'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;

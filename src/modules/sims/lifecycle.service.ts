@@ -20,6 +20,8 @@ export interface TransitionInput {
   reason?: string;
   /** Length of a test or silent period (or deactivation limit) in days, instead of the configured default. */
   periodDays?: number;
+  /** Data a SIM entering `test` may use before it becomes active, instead of the configured default. */
+  testAllowanceBytes?: number;
 }
 
 export interface ChangeOrigin {
@@ -74,7 +76,7 @@ export class LifecycleService {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly provisioning: ProvisioningAdapter,
-    private readonly periods: LifecyclePeriods,
+    private readonly periods: LifecyclePeriods & { testAllowanceBytes: number },
   ) {}
 
   /** Called after each committed state change (enforcement, events). */
@@ -146,7 +148,13 @@ export class LifecycleService {
       const moved = await repo.applyStateChange(
         trx,
         provisioned.map(({ row }) => ({ iccid: row.iccid, from: row.state as SimState })),
-        { state: to, suspendReason, dueAt: stateDueAt(to, doneAt, this.periods, input.periodDays), now: doneAt },
+        {
+          state: to,
+          suspendReason,
+          dueAt: stateDueAt(to, doneAt, this.periods, input.periodDays),
+          testAllowanceBytes: to === 'test' ? (input.testAllowanceBytes ?? this.periods.testAllowanceBytes) : null,
+          now: doneAt,
+        },
       );
       const lost = provisioned.filter(({ row }) => !moved.has(row.iccid));
       for (const { row, id } of lost) {

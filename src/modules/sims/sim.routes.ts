@@ -20,7 +20,6 @@ import { decodeCursor } from './sim.service.ts';
 
 const tags = ['sims'];
 const IccidParam = z.object({ iccid: z.string().regex(/^\d{19,20}$/, 'must be an ICCID of 19-20 digits') });
-const MAX_CSV_BYTES = 256 * 1024 * 1024;
 
 const ChangeQuery = z.object({
   iccid: z.string().optional(),
@@ -37,10 +36,6 @@ const ChangeQuery = z.object({
 export const simRoutes =
   (s: Services): FastifyPluginAsyncZod =>
   async (app) => {
-    app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: MAX_CSV_BYTES }, (_req, body, done) =>
-      done(null, body),
-    );
-
     app.get('/sims', {
       schema: {
         tags,

@@ -108,5 +108,6 @@ export const TransitionSchema = z
     suspendReason: z.enum(SUSPEND_REASONS).optional().describe('why, when state is suspended (default user)'),
     reason: z.string().max(500).optional(),
     periodDays: z.number().int().min(1).max(3650).optional().describe('length of a test or silent period, or of deactivation before retirement'),
+    testAllowanceBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('data a SIM entering test may use before it becomes active'),
   })
   .strict();

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError, conflict, invalid, notFound } from '../../shared/errors.ts';
-import type { Principal } from '../accounts/account.ts';
+import { isRootPath, type Principal } from '../accounts/account.ts';
 import { type AccountService, requirePermission } from '../accounts/account.service.ts';
 import * as changes from '../changes/change-record.repository.ts';
 import type { ChangeRecord } from '../changes/change-record.ts';
@@ -14,7 +14,7 @@ import type { Page, Scope, SimFilter, SimRow } from './sim.repository.ts';
 
 /** A principal's view of the SIM table. */
 export function scopeOf(principal: Principal): Scope {
-  return { path: principal.accountPath, isRoot: principal.accountPath.split('/').length === 3 };
+  return { path: principal.accountPath, isRoot: isRootPath(principal.accountPath) };
 }
 
 export const originOf = (principal: Principal, jobId?: string): ChangeOrigin => ({

@@ -1,0 +1,129 @@
+import { parse } from 'csv-parse';
+import { sql } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import type { ExternalUsage, UsageEngine } from '../../engine/usage-engine.ts';
+import { invalid } from '../../shared/errors.ts';
+import { isRootPath, type Principal } from '../accounts/account.ts';
+import { requirePermission } from '../accounts/account.service.ts';
+import { type Job, type JobContext, JobInterrupted, type JobResult } from '../jobs/job.ts';
+import type { JobService } from '../jobs/job.service.ts';
+import { type CdrRecord, checkCdrHeader, checkCdrRow } from './cdr.ts';
+
+const CHUNK = 5000;
+
+/** CDR files: validated row by row, then counted through the same engine as RADIUS accounting. */
+export class CdrService {
+  constructor(
+    private readonly db: Db,
+    private readonly jobs: JobService,
+    private readonly engine: UsageEngine,
+  ) {}
+
+  /** Checks the header and queues the import as a job. */
+  async startImport(principal: Principal, csv: string, options: { source?: string } = {}): Promise<Job> {
+    requirePermission(principal, 'sims:import');
+    const header = csv.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+    const problems = checkCdrHeader(header.split(',').map((c) => c.trim().toLowerCase()));
+    if (!header.trim() || problems.length) throw invalid('invalid_csv_header', problems.join('; ') || 'the CDR file is empty');
+    return this.jobs.enqueue(
+      principal,
+      {
+        accountId: principal.accountId,
+        kind: 'cdr_import',
+        dryRun: false,
+        total: Math.max(0, csv.split('\n').filter((l) => l.trim()).length - 1),
+        params: { scopePath: principal.accountPath, file: options.source ?? null },
+      },
+      csv,
+    );
+  }
+
+  async runImport(ctx: JobContext): Promise<Record<string, unknown>> {
+    const scopePath = String(ctx.job.params.scopePath);
+    const summary = { rows: 0, recorded: 0, duplicates: 0, failed: 0, bytes: 0 };
+    const seen = new Set<string>();
+    let pending: { raw: Record<string, string>; line: number }[] = [];
+    const flush = async () => {
+      if (ctx.stopping()) throw new JobInterrupted();
+      const results = await this.importChunk(pending, scopePath, seen, summary);
+      await ctx.report(results);
+      pending = [];
+    };
+    const parser = parse(ctx.input, {
+      bom: true,
+      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+      relax_column_count: true,
+      skip_empty_lines: true,
+      info: true,
+    });
+    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      pending.push({ raw: record, line: info.lines });
+      if (pending.length >= CHUNK) await flush();
+    }
+    if (pending.length) await flush();
+    return summary;
+  }
+
+  private async importChunk(
+    rows: { raw: Record<string, string>; line: number }[],
+    scopePath: string,
+    seen: Set<string>,
+    summary: { rows: number; recorded: number; duplicates: number; failed: number; bytes: number },
+  ): Promise<JobResult[]> {
+    const results: JobResult[] = [];
+    const valid: CdrRecord[] = [];
+    for (const { raw, line } of rows) {
+      const check = checkCdrRow(raw, line);
+      if (!check.ok) results.push({ seq: line, subject: check.recordId, ok: false, code: check.code, message: check.message });
+      else if (seen.has(check.record.recordId)) results.push({ seq: line, subject: check.record.recordId, ok: true, code: 'duplicate', message: 'record_id appears on an earlier line' });
+      else {
+        seen.add(check.record.recordId);
+        valid.push(check.record);
+      }
+    }
+    const existing = await this.existingKeys(valid.map((r) => r.recordId));
+    const usage: ExternalUsage[] = [];
+    const isRoot = isRootPath(scopePath);
+    for (const r of valid) {
+      if (existing.has(r.recordId)) {
+        results.push({ seq: r.line, subject: r.recordId, ok: true, code: 'duplicate', message: 'record_id was imported before' });
+        continue;
+      }
+      const sim = r.iccid ? await this.engine.sims.resolveIccid(r.iccid) : await this.engine.sims.resolve(r.imsi, null);
+      if (!sim || !(isRoot || (await this.inScope(sim.accountId, scopePath)))) {
+        results.push({ seq: r.line, subject: r.recordId, ok: false, code: 'unknown_sim', message: `no SIM ${r.iccid ?? r.imsi} visible to this account` });
+        continue;
+      }
+      usage.push({ sim, source: 'cdr', recordKey: r.recordId, startAt: r.startAt, endAt: r.endAt, bytesIn: r.bytesUp, bytesOut: r.bytesDown, mccMnc: r.mccMnc, apn: r.apn });
+      results.push({ seq: r.line, subject: r.recordId, ok: true, code: 'recorded', message: null });
+      summary.bytes += r.bytesUp + r.bytesDown;
+    }
+    await this.engine.ingest(usage);
+    for (const r of results) {
+      summary.rows++;
+      if (!r.ok) summary.failed++;
+      else if (r.code === 'duplicate') summary.duplicates++;
+      else summary.recorded++;
+    }
+    return results.sort((a, b) => a.seq - b.seq);
+  }
+
+  private async existingKeys(keys: string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const { rows } = await sql<{ record_key: string }>`
+      SELECT record_key FROM usage_records WHERE source = 'cdr' AND record_key = any(${keys}::text[])`.execute(this.db);
+    return new Set(rows.map((r) => r.record_key));
+  }
+
+  private readonly accountPaths = new Map<string, string>();
+
+  private async inScope(accountId: string, scopePath: string): Promise<boolean> {
+    let path = this.accountPaths.get(accountId);
+    if (path === undefined) {
+      const row = await this.db.selectFrom('accounts').select('path').where('id', '=', accountId).executeTakeFirst();
+      path = row?.path ?? '';
+      this.accountPaths.set(accountId, path);
+    }
+    return path.startsWith(scopePath);
+  }
+}
