@@ -3,6 +3,7 @@ import type { Config } from './config/config.ts';
 import { migrateToLatest, type OpenDatabase, openDatabase } from './db/open-database.ts';
 import { JobRunner } from './jobs/job-runner.ts';
 import { Scheduler } from './jobs/scheduler.ts';
+import { createNetworkSide } from './engine/network.ts';
 import { AccountService } from './modules/accounts/account.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { GroupService } from './modules/groups/group.service.ts';
@@ -63,17 +64,25 @@ export async function createPlatform(
   const groups = new GroupService(db, accounts);
   const auth = new AuthService(db, accounts, clock, config.security);
   const jobs = new JobService(db, clock);
-  const lifecycle = new LifecycleService(db, clock, provisioning, config.lifecycle);
+  const lifecycle = new LifecycleService(db, clock, provisioning, { ...config.lifecycle, testAllowanceBytes: config.usage.testAllowanceBytes });
   const sims = new SimService(db, clock, accounts, groups, lifecycle);
   const imports = new SimImportService(db, clock, accounts, jobs);
   const bulk = new BulkService(db, sims, lifecycle, jobs);
-  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning };
+  const network = await createNetworkSide({ db, clock, log, config, lifecycle, jobs });
+  const { usage, cdr } = network;
+  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr };
 
-  const runner = new JobRunner(db, clock, { sim_import: (ctx) => imports.runImport(ctx), bulk_change: (ctx) => bulk.runBulk(ctx) }, log);
+  const runner = new JobRunner(
+    db,
+    clock,
+    { sim_import: (ctx) => imports.runImport(ctx), bulk_change: (ctx) => bulk.runBulk(ctx), cdr_import: (ctx) => cdr.runImport(ctx) },
+    log,
+  );
   jobs.onEnqueued(() => runner.wake());
   const scheduler = new Scheduler(
     [
       { name: 'lifecycle transitions', run: () => lifecycle.runDueTransitions() },
+      { name: 'session timeout', run: () => usage.expireSessions() },
       { name: 'idempotency key expiry', run: () => pruneKeys(db, new Date(clock.now().getTime() - IDEMPOTENCY_RETENTION_MS)) },
     ],
     log,
@@ -93,6 +102,7 @@ export async function createPlatform(
     },
     async close() {
       await Promise.all([runner.stop(), scheduler.stop()]);
+      await usage.drain();
       await database.close();
     },
   };

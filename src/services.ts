@@ -10,6 +10,8 @@ import type { LifecycleService } from './modules/sims/lifecycle.service.ts';
 import type { SimImportService } from './modules/sims/sim-import.service.ts';
 import type { SimService } from './modules/sims/sim.service.ts';
 import type { Clock } from './shared/clock.ts';
+import type { UsageEngine } from './engine/usage-engine.ts';
+import type { CdrService } from './modules/usage/cdr.service.ts';
 
 /** Everything the edges (HTTP, CLI, jobs) call: built once by the composition root. */
 export interface Services {
@@ -25,4 +27,6 @@ export interface Services {
   bulk: BulkService;
   jobs: JobService;
   provisioning: ProvisioningAdapter;
+  usage: UsageEngine;
+  cdr: CdrService;
 }
