@@ -4,6 +4,8 @@ import { migrateToLatest, type OpenDatabase, openDatabase } from './db/open-data
 import { JobRunner } from './jobs/job-runner.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import { createNetworkSide } from './engine/network.ts';
+import { CdrDropFolder } from './jobs/cdr-watcher.ts';
+import { systemPrincipal } from './modules/accounts/bootstrap.ts';
 import { AccountService } from './modules/accounts/account.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { GroupService } from './modules/groups/group.service.ts';
@@ -24,6 +26,8 @@ const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 
 export interface Platform {
   services: Services;
+  /** Present when CDR_DROP_DIR is set. */
+  cdrDropFolder?: CdrDropFolder;
   database: OpenDatabase;
   runner: JobRunner;
   scheduler: Scheduler;
@@ -88,20 +92,25 @@ export async function createPlatform(
     log,
     config.lifecycle.schedulerIntervalMs,
   );
+  const cdrDropFolder = config.usage.cdrDropDir
+    ? new CdrDropFolder(config.usage.cdrDropDir, cdr, () => systemPrincipal(db, 'system:cdr-drop-folder'), log, config.usage.cdrPollIntervalMs)
+    : undefined;
   return {
     services,
     database,
     runner,
     scheduler,
     log,
+    cdrDropFolder,
     async startWorkers() {
       const interrupted = await lifecycle.failInterruptedChanges();
       if (interrupted > 0) log.warn({ interrupted }, 'state changes interrupted by the last stop were marked failed');
       await runner.start();
       scheduler.start();
+      await cdrDropFolder?.start();
     },
     async close() {
-      await Promise.all([runner.stop(), scheduler.stop()]);
+      await Promise.all([runner.stop(), scheduler.stop(), cdrDropFolder?.stop()]);
       await usage.drain();
       await database.close();
     },

@@ -62,3 +62,41 @@ describe.each(testDialects())('CDR import on %s', (dialect) => {
     expect(await total(iccidFor(3))).toBe(0);
   });
 });
+
+describe('CDR drop folder', () => {
+  let t: TestPlatform;
+  let dir: string;
+  beforeAll(async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    dir = mkdtempSync(`${tmpdir()}/meridian-cdr-`);
+    t = await startTestPlatform('pglite', { CDR_DROP_DIR: dir, CDR_POLL_INTERVAL_MS: '60000' });
+    await t.api('POST', '/api/v1/sims/imports', simCsv(1, 1));
+    await t.drainJobs();
+  });
+  afterAll(() => t?.close());
+
+  it('imports CSV files dropped in the folder and moves them aside; rejects files it cannot read', async () => {
+    const { writeFileSync, readdirSync, readFileSync } = await import('node:fs');
+    writeFileSync(`${dir}/day1.csv`, `${header}\nd1,${iccidFor(1)},,2026-01-15T08:00:00Z,2026-01-15T08:30:00Z,100,200,46000,iot\n`);
+    writeFileSync(`${dir}/broken.csv`, 'what,is,this\n');
+    writeFileSync(`${dir}/notes.txt`, 'not a CDR file');
+    const folder = t.platform.cdrDropFolder!;
+    await folder.start();
+    await folder.scan();
+    await t.drainJobs();
+    expect(await total(iccidFor(1))).toBe(300);
+    expect(readdirSync(`${dir}/imported`).some((f) => f.endsWith('day1.csv'))).toBe(true);
+    const rejected = readdirSync(`${dir}/rejected`);
+    expect(rejected.some((f) => f.endsWith('broken.csv'))).toBe(true);
+    const why = rejected.find((f) => f.endsWith('.error.txt'))!;
+    expect(readFileSync(`${dir}/rejected/${why}`, 'utf8')).toContain('invalid_csv_header');
+    expect(readdirSync(dir)).toContain('notes.txt');
+    await folder.stop();
+  });
+
+  const total = async (iccid: string) => {
+    const { rows } = await sql<{ b: string }>`SELECT coalesce(sum(bytes_in + bytes_out), 0) AS b FROM usage_records WHERE iccid = ${iccid}`.execute(t.platform.services.db);
+    return Number(rows[0]!.b);
+  };
+});

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../db/database.ts';
 import { newId } from '../../shared/ids.ts';
 import type { AuthService } from '../auth/auth.service.ts';
-import { childPath } from './account.ts';
+import { childPath, type Principal } from './account.ts';
 import * as repo from './account.repository.ts';
 
 export interface BootstrapResult {
@@ -34,4 +34,11 @@ export async function bootstrapOperator(
     adminPassword: settings.adminPassword ? undefined : password,
     apiKey: settings.apiKey ? undefined : secret,
   };
+}
+
+/** The operator account acting as the platform itself (drop folders, background work). */
+export async function systemPrincipal(db: Db, actor: string): Promise<Principal> {
+  const root = await repo.findRootAccount(db);
+  if (!root) throw new Error('no operator account yet: start the server once to create it');
+  return { accountId: root.id, accountPath: root.path, accountKind: root.kind, role: 'operator_admin', actor, source: 'api' };
 }
