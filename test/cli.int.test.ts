@@ -203,6 +203,18 @@ describe('meridian command line against a running server', () => {
     expect(deleted.code).toBe(0);
   });
 
+  it('imports a CDR file of usage records; a second import of the same file adds nothing', async () => {
+    const cdr = await file(
+      'usage.csv',
+      `record_id,iccid,start_time,end_time,bytes_up,bytes_down,mcc_mnc,apn\nc1,${iccidFor(1)},2026-01-15T08:00:00Z,2026-01-15T08:30:00Z,100,200,46000,iot\nc2,${iccidFor(1)},yesterday,2026-01-15T08:30:00Z,1,1,46000,iot\n`,
+    );
+    const first = await cli(['usage', 'import-cdr', cdr]);
+    expect(first.code).toBe(3);
+    expect(first.stdout).toContain('invalid_time');
+    const again = await cli(['usage', 'import-cdr', cdr, '--json']);
+    expect(json(again).job.summary).toMatchObject({ recorded: 0, duplicates: 1, failed: 1 });
+  });
+
   it('says clearly when the server cannot be reached or no API key is given', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {

@@ -4,6 +4,7 @@ import { registerBulkCommands } from './bulk-commands.ts';
 import { addGlobalOptions, exitTwoOnUsageErrors } from './command-kit.ts';
 import { registerJobCommands } from './job-commands.ts';
 import { registerSimCommands } from './sim-commands.ts';
+import { registerUsageCommands } from './usage-commands.ts';
 
 /** Commands that talk to a running server through the REST API. */
 export function registerApiCommands(program: Command): void {
@@ -12,6 +13,7 @@ export function registerApiCommands(program: Command): void {
   registerBulkCommands(program);
   registerJobCommands(program);
   registerAdminCommands(program);
+  registerUsageCommands(program);
   program.addHelpText(
     'after',
     '\nAPI commands call a running server (--url, MERIDIAN_URL) with an API key (--api-key, MERIDIAN_API_KEY).\n' +

@@ -34,7 +34,7 @@ const FAILED_ROWS_SHOWN = 100;
 
 export const isFinished = (job: JobDto): boolean => FINISHED.has(job.status);
 
-const kindLabel = (job: JobDto): string => `${job.dryRun ? 'dry-run ' : ''}${job.kind === 'sim_import' ? 'import' : job.kind === 'bulk_change' ? 'bulk change' : job.kind}`;
+const kindLabel = (job: JobDto): string => `${job.dryRun ? 'dry-run ' : ''}${job.kind === 'sim_import' ? 'import' : job.kind === 'bulk_change' ? 'bulk change' : job.kind === 'cdr_import' ? 'CDR import' : job.kind}`;
 const unit = (job: JobDto): string => (job.kind === 'sim_import' ? 'rows' : 'SIMs');
 
 function progressLine(job: JobDto): string {
