@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { accessDecision } from './access.ts';
 import { counterDelta, nextConnectionState, usageDelta } from './accounting.ts';
 
 describe('accounting deltas', () => {
@@ -42,5 +43,15 @@ describe('accounting deltas', () => {
     expect(nextConnectionState('alive', 'stop')).toBe('stop');
     expect(nextConnectionState('stop', 'interim')).toBe('stop');
     expect(nextConnectionState(null, 'interim')).toBe('alive');
+  });
+});
+
+describe('access decisions', () => {
+  it('lets test, silent and active SIMs connect and names the reason otherwise', () => {
+    for (const state of ['test', 'silent', 'active'] as const) expect(accessDecision({ state, suspendReason: null })).toEqual({ accept: true });
+    expect(accessDecision(undefined)).toEqual({ accept: false, reason: 'unknown SIM' });
+    expect(accessDecision({ state: 'suspended', suspendReason: 'quota' })).toEqual({ accept: false, reason: 'SIM suspended (quota)' });
+    expect(accessDecision({ state: 'retired', suspendReason: null })).toEqual({ accept: false, reason: 'SIM retired' });
+    expect(accessDecision({ state: 'inventory', suspendReason: null })).toMatchObject({ accept: false });
   });
 });
