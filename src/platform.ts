@@ -8,16 +8,19 @@ import { CdrDropFolder } from './jobs/cdr-watcher.ts';
 import { systemPrincipal } from './modules/accounts/bootstrap.ts';
 import { AccountService } from './modules/accounts/account.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
+import { GatewayService } from './modules/gateways/gateway.service.ts';
 import { GroupService } from './modules/groups/group.service.ts';
 import { pruneKeys } from './modules/idempotency/idempotency.repository.ts';
 import { JobService } from './modules/jobs/job.service.ts';
 import { HttpProvisioningAdapter } from './modules/provisioning/http.adapter.ts';
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
 import { SimulatedProvisioningAdapter } from './modules/provisioning/simulated.adapter.ts';
+import { SessionService } from './modules/sessions/session.service.ts';
 import { BulkService } from './modules/sims/bulk.service.ts';
 import { LifecycleService } from './modules/sims/lifecycle.service.ts';
 import { SimImportService } from './modules/sims/sim-import.service.ts';
 import { SimService } from './modules/sims/sim.service.ts';
+import { UsageReportService } from './modules/usage/usage.service.ts';
 import type { Services } from './services.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 
@@ -72,9 +75,12 @@ export async function createPlatform(
   const sims = new SimService(db, clock, accounts, groups, lifecycle);
   const imports = new SimImportService(db, clock, accounts, jobs);
   const bulk = new BulkService(db, sims, lifecycle, jobs);
+  const gateways = new GatewayService(db, clock);
+  const sessions = new SessionService(db, sims, groups);
+  const usageReports = new UsageReportService(db, clock, accounts, groups, sims);
   const network = await createNetworkSide({ db, clock, log, config, lifecycle, jobs });
   const { usage, cdr } = network;
-  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr };
+  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports };
 
   const runner = new JobRunner(
     db,

@@ -2,9 +2,11 @@ import type { Config } from './config/config.ts';
 import type { Db } from './db/database.ts';
 import type { AccountService } from './modules/accounts/account.service.ts';
 import type { AuthService } from './modules/auth/auth.service.ts';
+import type { GatewayService } from './modules/gateways/gateway.service.ts';
 import type { GroupService } from './modules/groups/group.service.ts';
 import type { JobService } from './modules/jobs/job.service.ts';
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
+import type { SessionService } from './modules/sessions/session.service.ts';
 import type { BulkService } from './modules/sims/bulk.service.ts';
 import type { LifecycleService } from './modules/sims/lifecycle.service.ts';
 import type { SimImportService } from './modules/sims/sim-import.service.ts';
@@ -12,6 +14,7 @@ import type { SimService } from './modules/sims/sim.service.ts';
 import type { Clock } from './shared/clock.ts';
 import type { UsageEngine } from './engine/usage-engine.ts';
 import type { CdrService } from './modules/usage/cdr.service.ts';
+import type { UsageReportService } from './modules/usage/usage.service.ts';
 
 /** Everything the edges (HTTP, CLI, jobs) call: built once by the composition root. */
 export interface Services {
@@ -29,4 +32,7 @@ export interface Services {
   provisioning: ProvisioningAdapter;
   usage: UsageEngine;
   cdr: CdrService;
+  gateways: GatewayService;
+  sessions: SessionService;
+  usageReports: UsageReportService;
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.ts';
 import { registerBulkCommands } from './bulk-commands.ts';
 import { addGlobalOptions, exitTwoOnUsageErrors } from './command-kit.ts';
+import { registerGatewayCommands } from './gateway-commands.ts';
 import { registerJobCommands } from './job-commands.ts';
 import { registerSimCommands } from './sim-commands.ts';
 import { registerUsageCommands } from './usage-commands.ts';
@@ -13,6 +14,7 @@ export function registerApiCommands(program: Command): void {
   registerBulkCommands(program);
   registerJobCommands(program);
   registerAdminCommands(program);
+  registerGatewayCommands(program);
   registerUsageCommands(program);
   program.addHelpText(
     'after',

@@ -6,11 +6,14 @@ import type { Logger } from 'pino';
 import { sql } from 'kysely';
 import { accountRoutes } from '../modules/accounts/account.routes.ts';
 import { authRoutes } from '../modules/auth/auth.routes.ts';
+import { gatewayRoutes } from '../modules/gateways/gateway.routes.ts';
 import { groupRoutes } from '../modules/groups/group.routes.ts';
 import { jobRoutes } from '../modules/jobs/job.routes.ts';
 import { provisioningRoutes } from '../modules/provisioning/provisioning.routes.ts';
+import { sessionRoutes } from '../modules/sessions/session.routes.ts';
 import { simRoutes } from '../modules/sims/sim.routes.ts';
 import { cdrRoutes } from '../modules/usage/cdr.routes.ts';
+import { usageRoutes } from '../modules/usage/usage.routes.ts';
 import type { Services } from '../services.ts';
 import { registerAuthentication } from './auth.ts';
 import { referencePage } from './docs-page.ts';
@@ -96,6 +99,9 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
       await api.register(jobRoutes(s));
       await api.register(provisioningRoutes(s));
       await api.register(cdrRoutes(s));
+      await api.register(gatewayRoutes(s));
+      await api.register(sessionRoutes(s));
+      await api.register(usageRoutes(s));
     },
     { prefix: '/api/v1' },
   );

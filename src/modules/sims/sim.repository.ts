@@ -1,11 +1,17 @@
 import { type Expression, type Selectable, type SqlBool, sql } from 'kysely';
 import type { Executor, SimTable } from '../../db/database.ts';
 import { accountIdsUnder } from '../../db/scope.ts';
-import type { Sim, SimAttributes, SimProfile, SimSort, SimState, SuspendReason } from './sim.ts';
+import type { ConnectionFilter, ConnectionState, Sim, SimAttributes, SimProfile, SimSort, SimState, SuspendReason } from './sim.ts';
 
 export type SimRow = Selectable<SimTable>;
 
-export function toSim(r: SimRow, profiles: SimProfile[]): Sim {
+/** The current local date (YYYY-MM-DD) and month (YYYY-MM) of an account's time zone. */
+export interface LocalCalendar {
+  day: string;
+  month: string;
+}
+
+export function toSim(r: SimRow, profiles: SimProfile[], calendar?: LocalCalendar): Sim {
   return {
     iccid: r.iccid,
     accountId: r.account_id,
@@ -23,6 +29,10 @@ export function toSim(r: SimRow, profiles: SimProfile[]): Sim {
     deviceName: r.device_name,
     stateDueAt: r.state_due_at,
     activatedAt: r.activated_at,
+    connectionState: r.connection_state as ConnectionState | null,
+    lastSeenAt: r.last_seen_at,
+    usageTodayBytes: calendar && r.usage_day === calendar.day ? Number(r.usage_day_bytes) : 0,
+    usageCycleBytes: calendar && r.usage_cycle === calendar.month ? Number(r.usage_cycle_bytes) : 0,
     stateChangedAt: r.state_changed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -60,9 +70,25 @@ export async function profilesOf(db: Executor, iccids: string[]): Promise<Map<st
   return out;
 }
 
-export async function withProfiles(db: Executor, rows: SimRow[]): Promise<Sim[]> {
-  const profiles = await profilesOf(db, rows.map((r) => r.iccid));
-  return rows.map((r) => toSim(r, profiles.get(r.iccid) ?? []));
+/** The local date and month at `now` in the time zone of each account. */
+export async function calendarsOf(db: Executor, accountIds: string[], now: Date): Promise<Map<string, LocalCalendar>> {
+  const ids = [...new Set(accountIds)];
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('accounts')
+    .select(['id', sql<string>`to_char(${now}::timestamptz AT TIME ZONE timezone, 'YYYY-MM-DD')`.as('day')])
+    .where('id', '=', sql<string>`any(${ids}::text[])`)
+    .execute();
+  return new Map(rows.map((r) => [r.id, { day: r.day, month: r.day.slice(0, 7) }]));
+}
+
+/** Domain SIMs from rows: IMSI profiles attached, today's and this cycle's usage as of `now`. */
+export async function withProfiles(db: Executor, rows: SimRow[], now: Date): Promise<Sim[]> {
+  const [profiles, calendars] = await Promise.all([
+    profilesOf(db, rows.map((r) => r.iccid)),
+    calendarsOf(db, rows.map((r) => r.account_id), now),
+  ]);
+  return rows.map((r) => toSim(r, profiles.get(r.iccid) ?? [], calendars.get(r.account_id)));
 }
 
 export async function findSimRow(db: Executor, iccid: string, scope: Scope): Promise<SimRow | undefined> {
@@ -87,6 +113,8 @@ export interface SimFilter {
   imei?: string;
   /** Any of ICCID, IMSI, MSISDN or IMEI equal to this. */
   q?: string;
+  /** Connection states; `none` matches SIMs never seen on the network. */
+  connection?: ConnectionFilter[];
 }
 
 const SORT_COLUMN = {
@@ -94,7 +122,14 @@ const SORT_COLUMN = {
   createdAt: 'created_at',
   updatedAt: 'updated_at',
   stateChangedAt: 'state_changed_at',
-} as const satisfies Record<SimSort, keyof SimTable>;
+} as const satisfies Partial<Record<SimSort, keyof SimTable>>;
+
+/** Usage of the current local period (day or month) of the SIM's account at `now`, 0 when the counter is of an earlier one. */
+function currentUsage(period: 'day' | 'cycle', now: Date): Expression<number> {
+  const [counter, bytes, format] = period === 'day' ? ['usage_day', 'usage_day_bytes', 'YYYY-MM-DD'] : ['usage_cycle', 'usage_cycle_bytes', 'YYYY-MM'];
+  const local = sql`to_char(${now}::timestamptz AT TIME ZONE (SELECT a.timezone FROM accounts a WHERE a.id = sims.account_id), ${format})`;
+  return sql<number>`(CASE WHEN ${sql.ref(`sims.${counter}`)} = ${local} THEN ${sql.ref(`sims.${bytes}`)} ELSE 0 END)`;
+}
 
 function filtered(db: Executor, scope: Scope, f: SimFilter) {
   let q = scoped(db, scope);
@@ -105,6 +140,16 @@ function filtered(db: Executor, scope: Scope, f: SimFilter) {
   if (f.label?.length) q = q.where(sql<SqlBool>`labels @> ${f.label}::text[]`);
   if (f.customFields && Object.keys(f.customFields).length) {
     q = q.where(sql<SqlBool>`custom_fields @> ${JSON.stringify(f.customFields)}::jsonb`);
+  }
+  if (f.connection?.length) {
+    const states = f.connection.filter((c) => c !== 'none');
+    const none = f.connection.includes('none');
+    q = q.where((eb) =>
+      eb.or([
+        ...(states.length ? [eb('connection_state', '=', sql<string>`any(${states}::text[])`)] : []),
+        ...(none ? [eb('connection_state', 'is', null)] : []),
+      ]),
+    );
   }
   if (f.iccid) q = q.where('iccid', '=', f.iccid);
   if (f.msisdn) q = q.where('msisdn', '=', f.msisdn);
@@ -128,11 +173,14 @@ export interface Page {
   sort: SimSort;
   order: 'asc' | 'desc';
   limit: number;
-  /** Keyset position: the sort value and ICCID of the last row of the previous page. */
-  after?: { value: string; iccid: string };
+  /** Keyset position: the sort value (null for a SIM never seen, sorting by lastSeenAt) and ICCID of the last row of the previous page. */
+  after?: { value: string | null; iccid: string };
+  /** The time the current day and month of `usageTodayBytes` / `usageCycleBytes` sorts are taken at (default: the system clock). */
+  now?: Date;
 }
 
 export async function listSimRows(db: Executor, scope: Scope, f: SimFilter, page: Page): Promise<SimRow[]> {
+  if (page.sort === 'lastSeenAt' || page.sort === 'usageTodayBytes' || page.sort === 'usageCycleBytes') return listSimRowsByNetworkColumn(db, scope, f, page);
   const col = SORT_COLUMN[page.sort];
   let q = filtered(db, scope, f).selectAll();
   if (page.after) {
@@ -145,6 +193,31 @@ export async function listSimRows(db: Executor, scope: Scope, f: SimFilter, page
   }
   if (col !== 'iccid') q = q.orderBy(col, page.order);
   return q.orderBy('iccid', page.order).limit(page.limit).execute();
+}
+
+/**
+ * Lists sorted by a network-written column. lastSeenAt puts SIMs never seen last in both orders; the usage sorts
+ * order by the usage of the current day or month (0 when the counter is of an earlier period). Ties go by ICCID.
+ */
+async function listSimRowsByNetworkColumn(db: Executor, scope: Scope, f: SimFilter, page: Page): Promise<SimRow[]> {
+  const dir = sql.raw(page.order);
+  const cmp = sql.raw(page.order === 'asc' ? '>' : '<');
+  let q = filtered(db, scope, f).selectAll();
+  if (page.sort === 'lastSeenAt') {
+    if (page.after) {
+      const { value, iccid } = page.after;
+      // NOTE: NULLS LAST in both directions: after a non-null position come the greater/lesser values, then every null.
+      q = q.where(
+        value === null
+          ? sql<SqlBool>`sims.last_seen_at IS NULL AND sims.iccid ${cmp} ${iccid}`
+          : sql<SqlBool>`((sims.last_seen_at, sims.iccid) ${cmp} (${value}::timestamptz, ${iccid}) OR sims.last_seen_at IS NULL)`,
+      );
+    }
+    return q.orderBy(sql`sims.last_seen_at ${dir} NULLS LAST`).orderBy('iccid', page.order).limit(page.limit).execute();
+  }
+  const usage = currentUsage(page.sort === 'usageTodayBytes' ? 'day' : 'cycle', page.now ?? new Date());
+  if (page.after) q = q.where(sql<SqlBool>`(${usage}, sims.iccid) ${cmp} (${page.after.value}::bigint, ${page.after.iccid})`);
+  return q.orderBy(sql`${usage} ${dir}`).orderBy('iccid', page.order).limit(page.limit).execute();
 }
 
 export async function countSims(db: Executor, scope: Scope, f: SimFilter): Promise<number> {

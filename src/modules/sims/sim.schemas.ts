@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { csvList, iso, isoOrNull, Timestamp } from '../../http/schemas.ts';
 import { CHANGE_STATUSES, type ChangeRecord } from '../changes/change-record.ts';
-import { CHANGE_SOURCES, type Sim, SIM_SORTS, SIM_STATES, SUSPEND_REASONS } from './sim.ts';
+import { CHANGE_SOURCES, CONNECTION_FILTERS, CONNECTION_STATES, type Sim, SIM_SORTS, SIM_STATES, SUSPEND_REASONS } from './sim.ts';
 
 export const SimSchema = z
   .object({
@@ -21,6 +21,10 @@ export const SimSchema = z
     deviceName: z.string().nullable(),
     stateDueAt: Timestamp.nullable().describe('when the automatic transition out of this state is due'),
     activatedAt: Timestamp.nullable(),
+    connectionState: z.enum(CONNECTION_STATES).nullable().describe('data connection as last reported by the network (Start/Alive/Stop); null when never seen'),
+    lastSeenAt: Timestamp.nullable().describe('last time the network reported the SIM'),
+    usageTodayBytes: z.number().int().describe("data used today (calendar day in the account's time zone)"),
+    usageCycleBytes: z.number().int().describe("data used this billing cycle (calendar month in the account's time zone)"),
     stateChangedAt: Timestamp,
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -31,6 +35,7 @@ export const simDto = (s: Sim) => ({
   ...s,
   stateDueAt: isoOrNull(s.stateDueAt),
   activatedAt: isoOrNull(s.activatedAt),
+  lastSeenAt: isoOrNull(s.lastSeenAt),
   stateChangedAt: iso(s.stateChangedAt),
   createdAt: iso(s.createdAt),
   updatedAt: iso(s.updatedAt),
@@ -71,6 +76,7 @@ export const SimFilterSchema = z.object({
   msisdn: digits(5, 15).optional(),
   imei: digits(15, 15).optional(),
   q: z.string().max(32).optional().describe('search: equal to the ICCID, any IMSI, the MSISDN or the IMEI'),
+  connection: csvList(z.enum(CONNECTION_FILTERS)).optional().describe('connection states start, alive, stop, or none (never seen), comma-separated'),
 });
 
 export const SimListQuery = SimFilterSchema.extend({

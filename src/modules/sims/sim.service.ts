@@ -8,7 +8,7 @@ import type { ChangeRecord } from '../changes/change-record.ts';
 import type { ChangeRecordFilter } from '../changes/change-record.repository.ts';
 import type { GroupService } from '../groups/group.service.ts';
 import type { ChangeOrigin, LifecycleService, TransitionInput, TransitionResult } from './lifecycle.service.ts';
-import { applyUpdate, checkImei, LABEL_PATTERN, type ResolvedUpdate, type Sim, type UpdateOutcome } from './sim.ts';
+import { applyUpdate, checkImei, LABEL_PATTERN, type ResolvedUpdate, type Sim, type SimSort, type UpdateOutcome } from './sim.ts';
 import * as repo from './sim.repository.ts';
 import type { Page, Scope, SimFilter, SimRow } from './sim.repository.ts';
 
@@ -35,7 +35,8 @@ export interface SimUpdate {
 }
 
 export interface Cursor {
-  value: string;
+  /** Sort value of the last row; null only for a SIM never seen, sorted by lastSeenAt. */
+  value: string | null;
   iccid: string;
 }
 
@@ -44,7 +45,7 @@ export const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify(c)
 export function decodeCursor(raw: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor;
-    if (typeof c.value === 'string' && typeof c.iccid === 'string') return c;
+    if ((typeof c.value === 'string' || c.value === null) && typeof c.iccid === 'string') return c;
   } catch {
     // fall through
   }
@@ -72,19 +73,18 @@ export class SimService {
   }
 
   async getSim(principal: Principal, iccid: string): Promise<Sim> {
-    const [sim] = await repo.withProfiles(this.db, [await this.getSimRow(principal, iccid)]);
+    const [sim] = await repo.withProfiles(this.db, [await this.getSimRow(principal, iccid)], this.clock.now());
     return sim!;
   }
 
   async listSims(principal: Principal, filter: SimFilter, page: Page): Promise<{ items: Sim[]; nextCursor: string | null }> {
-    const rows = await repo.listSimRows(this.db, scopeOf(principal), filter, { ...page, limit: page.limit + 1 });
+    if (page.after) checkCursorValue(page.sort, page.after.value);
+    const now = this.clock.now();
+    const rows = await repo.listSimRows(this.db, scopeOf(principal), filter, { ...page, limit: page.limit + 1, now });
     const more = rows.length > page.limit;
-    const items = await repo.withProfiles(this.db, rows.slice(0, page.limit));
+    const items = await repo.withProfiles(this.db, rows.slice(0, page.limit), now);
     const last = items.at(-1);
-    const nextCursor =
-      more && last
-        ? encodeCursor({ iccid: last.iccid, value: page.sort === 'iccid' ? last.iccid : sortValue(last, page.sort).toISOString() })
-        : null;
+    const nextCursor = more && last ? encodeCursor({ iccid: last.iccid, value: sortValue(last, page.sort) }) : null;
     return { items, nextCursor };
   }
 
@@ -193,7 +193,7 @@ export class SimService {
 
   /** For each identifier, the SIM it belongs to (ICCID ↔ IMSI ↔ MSISDN ↔ IMEI); unknown ones map to null. */
   async lookup(principal: Principal, by: 'iccid' | 'imsi' | 'msisdn' | 'imei', values: string[]): Promise<{ value: string; sim: Sim | null }[]> {
-    const sims = await repo.withProfiles(this.db, await repo.lookupIdentifiers(this.db, scopeOf(principal), by, values));
+    const sims = await repo.withProfiles(this.db, await repo.lookupIdentifiers(this.db, scopeOf(principal), by, values), this.clock.now());
     const key = (s: Sim): string[] => (by === 'imsi' ? s.profiles.map((p) => p.imsi) : [s[by] ?? '']);
     const index = new Map<string, Sim>();
     for (const s of sims) for (const k of key(s)) index.set(k, s);
@@ -201,6 +201,30 @@ export class SimService {
   }
 }
 
-function sortValue(sim: Sim, sort: 'createdAt' | 'updatedAt' | 'stateChangedAt'): Date {
-  return sim[sort];
+/** The keyset value of a SIM for a sort, as carried in the cursor. */
+function sortValue(sim: Sim, sort: SimSort): string | null {
+  switch (sort) {
+    case 'iccid':
+      return sim.iccid;
+    case 'lastSeenAt':
+      return sim.lastSeenAt?.toISOString() ?? null;
+    case 'usageTodayBytes':
+    case 'usageCycleBytes':
+      return String(sim[sort]);
+    default:
+      return sim[sort].toISOString();
+  }
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+/** A cursor value must fit its sort (a cursor of another sort or an edited one is refused, not passed to SQL). */
+function checkCursorValue(sort: SimSort, value: string | null): void {
+  const fits =
+    sort === 'iccid'
+      ? value !== null
+      : sort === 'usageTodayBytes' || sort === 'usageCycleBytes'
+        ? value !== null && /^\d{1,18}$/.test(value)
+        : (value === null && sort === 'lastSeenAt') || (value !== null && ISO_TIME.test(value) && !Number.isNaN(Date.parse(value)));
+  if (!fits) throw invalid('invalid_cursor', 'cursor is not one this API returned for this sort; start again without it');
 }

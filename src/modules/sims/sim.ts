@@ -8,8 +8,15 @@ export const SUSPEND_REASONS = ['user', 'rule', 'quota', 'policy', 'expiry'] as 
 export type SuspendReason = (typeof SUSPEND_REASONS)[number];
 
 /** Orders of the SIM list. */
-export const SIM_SORTS = ['iccid', 'createdAt', 'updatedAt', 'stateChangedAt'] as const;
+export const SIM_SORTS = ['iccid', 'createdAt', 'updatedAt', 'stateChangedAt', 'lastSeenAt', 'usageTodayBytes', 'usageCycleBytes'] as const;
 export type SimSort = (typeof SIM_SORTS)[number];
+
+/** Data connection of a SIM as last reported by the network (Start/Alive/Stop); null when never seen. */
+export const CONNECTION_STATES = ['start', 'alive', 'stop'] as const;
+export type ConnectionState = (typeof CONNECTION_STATES)[number];
+/** Values of the SIM list's connection filter: a connection state, or `none` for SIMs never seen on the network. */
+export const CONNECTION_FILTERS = [...CONNECTION_STATES, 'none'] as const;
+export type ConnectionFilter = (typeof CONNECTION_FILTERS)[number];
 
 export const CHANGE_SOURCES = ['web', 'api', 'rule', 'system', 'network'] as const;
 export type ChangeSource = (typeof CHANGE_SOURCES)[number];
@@ -47,6 +54,11 @@ export interface Sim {
   deviceName: string | null;
   stateDueAt: Date | null;
   activatedAt: Date | null;
+  connectionState: ConnectionState | null;
+  lastSeenAt: Date | null;
+  /** Usage of the current local day and calendar month (account time zone); 0 when none counted yet. */
+  usageTodayBytes: number;
+  usageCycleBytes: number;
   stateChangedAt: Date;
   createdAt: Date;
   updatedAt: Date;
