@@ -3,7 +3,7 @@ import type { Config } from './config/config.ts';
 import { migrateToLatest, type OpenDatabase, openDatabase } from './db/open-database.ts';
 import { JobRunner } from './jobs/job-runner.ts';
 import { Scheduler } from './jobs/scheduler.ts';
-import { createNetworkSide } from './engine/network.ts';
+import { createNetworkSide, type NetworkSide } from './engine/network.ts';
 import { CdrDropFolder } from './jobs/cdr-watcher.ts';
 import { systemPrincipal } from './modules/accounts/bootstrap.ts';
 import { AccountService } from './modules/accounts/account.service.ts';
@@ -29,6 +29,8 @@ const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 
 export interface Platform {
   services: Services;
+  /** Gateways in memory and real-time enforcement, for the RADIUS server. */
+  network: NetworkSide;
   /** Present when CDR_DROP_DIR is set. */
   cdrDropFolder?: CdrDropFolder;
   database: OpenDatabase;
@@ -78,7 +80,7 @@ export async function createPlatform(
   const gateways = new GatewayService(db, clock);
   const sessions = new SessionService(db, sims, groups);
   const usageReports = new UsageReportService(db, clock, accounts, groups, sims);
-  const network = await createNetworkSide({ db, clock, log, config, lifecycle, jobs });
+  const network = await createNetworkSide({ db, clock, log, config, lifecycle, jobs, gateways });
   const { usage, cdr } = network;
   const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports };
 
@@ -103,6 +105,7 @@ export async function createPlatform(
     : undefined;
   return {
     services,
+    network,
     database,
     runner,
     scheduler,
@@ -117,7 +120,7 @@ export async function createPlatform(
     },
     async close() {
       await Promise.all([runner.stop(), scheduler.stop(), cdrDropFolder?.stop()]);
-      await usage.drain();
+      await network.close();
       await database.close();
     },
   };

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
+import { createRegistry } from './http/metrics.ts';
+import { RadiusServer } from './radius/udp-server.ts';
 import { bootstrapOperator } from './modules/accounts/bootstrap.ts';
 import { createPlatform, type Platform } from './platform.ts';
 import type { Clock } from './shared/clock.ts';
@@ -9,6 +11,8 @@ export interface RunningServer {
   app: FastifyInstance;
   platform: Platform;
   url: string;
+  /** UDP ports of the RADIUS server, when it runs. */
+  radius?: { authPort: number; acctPort: number };
   /** Graceful stop: no new requests, in-flight requests and job chunks finish, then the database closes. */
   stop(): Promise<void>;
 }
@@ -31,23 +35,28 @@ export async function startServer(config: Config, options: { clock?: Clock; prin
     print('');
   }
   let ready = false;
-  const app = await buildApp(services, { logger: log, isReady: () => ready });
+  const registry = createRegistry();
+  const app = await buildApp(services, { logger: log, isReady: () => ready, registry });
+  const radius = config.radius.enabled ? new RadiusServer(platform.network.gatewayCache, services.usage, log, registry, config.radius) : undefined;
   await platform.startWorkers();
+  const radiusPorts = await radius?.start();
   await app.listen({ port: config.http.port, host: config.http.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const url = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
   ready = true;
-  log.info({ url, database: platform.database.dialect, provisioning: services.provisioning.name }, 'Meridian is listening');
+  log.info({ url, radius: radiusPorts ?? 'disabled', database: platform.database.dialect, provisioning: services.provisioning.name }, 'Meridian is listening');
 
   let stopping: Promise<void> | undefined;
   return {
     app,
     platform,
     url,
+    radius: radiusPorts,
     stop() {
       stopping ??= (async () => {
         ready = false;
+        await radius?.stop();
         await app.close();
         await platform.close();
         log.info('Meridian stopped');

@@ -55,6 +55,9 @@ describe('meridian command line against a running server', () => {
       MERIDIAN_ADMIN_PASSWORD: 'correct horse battery staple',
       RATE_LIMIT_PER_SECOND: '10000',
       RATE_LIMIT_BURST: '10000',
+      RADIUS_AUTH_PORT: '0',
+      RADIUS_ACCT_PORT: '0',
+      RADIUS_HOST: '127.0.0.1',
     });
     server = await startServer(config, { print: () => {} });
   });

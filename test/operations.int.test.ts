@@ -14,7 +14,7 @@ describe('a running server', () => {
 
   beforeAll(async () => {
     server = await startServer(
-      loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: 'memory://', LOG_LEVEL: 'silent', MERIDIAN_API_KEY: KEY, PROVISIONING_SIM_DELAY_MS: '400' }),
+      loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: 'memory://', LOG_LEVEL: 'silent', MERIDIAN_API_KEY: KEY, PROVISIONING_SIM_DELAY_MS: '400', RADIUS_AUTH_PORT: '0', RADIUS_ACCT_PORT: '0', RADIUS_HOST: '127.0.0.1' }),
       { print: (line) => printed.push(line) },
     );
   });

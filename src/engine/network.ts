@@ -6,6 +6,11 @@ import type { LifecycleService } from '../modules/sims/lifecycle.service.ts';
 import { findSimRows } from '../modules/sims/sim.repository.ts';
 import { CdrService } from '../modules/usage/cdr.service.ts';
 import type { Clock } from '../shared/clock.ts';
+import type { GatewayService } from '../modules/gateways/gateway.service.ts';
+import { DynamicAuthorizationClient } from '../radius/disconnect-client.ts';
+import { RadiusDisconnectSender } from '../radius/mapping.ts';
+import { BARRED_STATES, Enforcement } from './enforcement.ts';
+import { GatewayCache } from './gateway-directory.ts';
 import { SimIndex } from './sim-index.ts';
 import { UsageEngine } from './usage-engine.ts';
 
@@ -13,7 +18,15 @@ import { UsageEngine } from './usage-engine.ts';
  * The network side of the platform: the in-memory SIM index, the usage engine and the CDR importer, wired to
  * the lifecycle (usage can activate a SIM; every state change refreshes the SIM in memory).
  */
-export async function createNetworkSide(d: { db: Db; clock: Clock; log: Logger; config: Config; lifecycle: LifecycleService; jobs: JobService }) {
+export async function createNetworkSide(d: {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  config: Config;
+  lifecycle: LifecycleService;
+  jobs: JobService;
+  gateways: GatewayService;
+}) {
   const index = new SimIndex(d.db);
   const inFlight = new Set<string>();
   const usage = new UsageEngine(
@@ -34,11 +47,37 @@ export async function createNetworkSide(d: { db: Db; clock: Clock; log: Logger; 
       },
     },
   );
+  const gatewayCache = new GatewayCache(d.gateways, d.log);
+  const disconnects = new DynamicAuthorizationClient();
+  const enforcement = new Enforcement(
+    d.db,
+    d.clock,
+    usage,
+    gatewayCache,
+    new RadiusDisconnectSender(disconnects, { timeoutMs: d.config.radius.disconnectTimeoutMs, retries: d.config.radius.disconnectRetries }),
+    d.log,
+  );
   d.lifecycle.onStateChanged((e) => {
     index.refresh(e.iccid).catch((err: unknown) => d.log.error({ err, iccid: e.iccid }, 'could not refresh a SIM in memory'));
+    // NOTE: a SIM that may no longer be online is cut off at once, beside the request that changed it.
+    if (BARRED_STATES.includes(e.to)) {
+      void enforcement.disconnectSim({ iccid: e.iccid, accountId: e.accountId }, { source: e.source, actor: 'system:enforcement', reason: `SIM ${e.to}${e.reason ? `: ${e.reason}` : ''}` });
+    }
   });
-  const loaded = await usage.start();
+  const loaded = { ...(await usage.start()), gateways: await gatewayCache.reload() };
   d.log.info(loaded, 'usage engine loaded');
   const cdr = new CdrService(d.db, d.jobs, usage);
-  return { index, usage, cdr };
+  return {
+    index,
+    usage,
+    cdr,
+    gatewayCache,
+    enforcement,
+    async close() {
+      await usage.drain();
+      await disconnects.close();
+    },
+  };
 }
+
+export type NetworkSide = Awaited<ReturnType<typeof createNetworkSide>>;

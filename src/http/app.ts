@@ -3,6 +3,7 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { sql } from 'kysely';
 import { accountRoutes } from '../modules/accounts/account.routes.ts';
 import { authRoutes } from '../modules/auth/auth.routes.ts';
@@ -29,6 +30,8 @@ export interface AppOptions {
   logger?: Logger | false;
   /** Readiness: false while starting or stopping. */
   isReady?: () => boolean;
+  /** The registry served at /metrics (shared with the RADIUS server); a new one when absent. */
+  registry?: Registry;
 }
 
 /** Builds the HTTP application: REST API under /api/v1, OpenAPI, reference page, health and metrics. */
@@ -59,7 +62,7 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
     return payload;
   });
 
-  const metrics = createMetrics();
+  const metrics = createMetrics(options.registry);
   registerHttpMetrics(app, metrics);
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {

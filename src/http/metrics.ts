@@ -1,10 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
-/** The Prometheus registry of one server, with HTTP request metrics. */
-export function createMetrics(): { registry: Registry; httpRequests: Counter; httpDuration: Histogram } {
+/** A Prometheus registry with the process metrics; every part of the server registers its own metrics in it. */
+export function createRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'meridian_' });
+  return registry;
+}
+
+/** HTTP request metrics in a registry. */
+export function createMetrics(registry: Registry = createRegistry()): { registry: Registry; httpRequests: Counter; httpDuration: Histogram } {
   const httpRequests = new Counter({
     name: 'meridian_http_requests_total',
     help: 'HTTP requests by method, route and status',

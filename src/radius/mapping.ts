@@ -1,0 +1,79 @@
+import type { DisconnectOutcome, DisconnectSender, DisconnectTarget } from '../engine/enforcement.ts';
+import type { AccountingInput } from '../modules/usage/accounting.ts';
+import type { SessionRow } from '../modules/usage/ingest.repository.ts';
+import { luhnCheckDigit } from '../shared/luhn.ts';
+import { Attr, attr, ipv4Value, type OutgoingAttribute } from './attributes.ts';
+import type { RadiusPacket } from './codec.ts';
+import type { DynamicAuthorizationClient } from './disconnect-client.ts';
+import { readAccessRequest, readAccounting } from './readers.ts';
+import type { UserLocation } from './three-gpp.ts';
+
+/** The cell a session is served by, as stored with it: PLMN and the area/cell codes the gateway reported. */
+function cellOf(location: UserLocation | null): Record<string, unknown> | null {
+  if (!location) return null;
+  const { typeCode: _t, raw: _r, ...rest } = location;
+  return rest;
+}
+
+/** An Accounting-Request as the usage engine reads it. Packets without a known Acct-Status-Type count as interim. */
+export function toAccountingInput(packet: RadiusPacket): AccountingInput {
+  const f = readAccounting(packet);
+  return {
+    status: f.status ?? 'interim',
+    acctSessionId: f.acctSessionId,
+    multiSessionId: f.multiSessionId,
+    userName: f.userName,
+    imsi: f.imsi,
+    msisdn: f.msisdn,
+    bytesIn: f.bytesIn,
+    bytesOut: f.bytesOut,
+    hasGigawords: f.hasGigawords,
+    sessionSeconds: f.sessionSeconds,
+    eventTime: f.eventTime,
+    apn: f.apn,
+    framedIp: f.framedIp,
+    rat: f.rat,
+    mccMnc: f.sgsnMccMnc ?? (f.location?.mcc && f.location.mnc ? `${f.location.mcc}${f.location.mnc}` : null),
+    cell: cellOf(f.location),
+    imei: f.imeisv && /^\d{14,16}$/.test(f.imeisv) ? `${f.imeisv.slice(0, 14)}${luhnCheckDigit(f.imeisv.slice(0, 14))}` : null,
+    nasIp: f.nasIp,
+    chargingId: f.chargingId === null ? null : String(f.chargingId),
+    terminateCause: f.terminateCause,
+  };
+}
+
+/** Who an Access-Request is for. */
+export function toAccessQuery(packet: RadiusPacket): { imsi: string | null; msisdn: string | null } {
+  const f = readAccessRequest(packet);
+  const imsi = f.imsi ?? (f.userName && /^\d{15}$/.test(f.userName) ? f.userName : null);
+  return { imsi, msisdn: f.msisdn };
+}
+
+/** The attributes that identify a session in a Disconnect-Request (RFC 5176 section 3). */
+export function disconnectAttributes(s: SessionRow): OutgoingAttribute[] {
+  const out: OutgoingAttribute[] = [attr(Attr.AcctSessionId, s.acctSessionId)];
+  if (s.imsi) out.push(attr(Attr.UserName, s.imsi));
+  if (s.framedIp && /^\d+\.\d+\.\d+\.\d+$/.test(s.framedIp)) out.push(attr(Attr.FramedIpAddress, ipv4Value(s.framedIp)));
+  if (s.nasIp && /^\d+\.\d+\.\d+\.\d+$/.test(s.nasIp)) out.push(attr(Attr.NasIpAddress, ipv4Value(s.nasIp)));
+  return out;
+}
+
+/** Sends enforcement's Disconnect-Requests through the RFC 5176 client. */
+export class RadiusDisconnectSender implements DisconnectSender {
+  constructor(
+    private readonly client: DynamicAuthorizationClient,
+    private readonly settings: { timeoutMs: number; retries: number },
+  ) {}
+
+  async disconnect(target: DisconnectTarget, session: SessionRow): Promise<DisconnectOutcome> {
+    const r = await this.client.sendDisconnect({
+      host: target.host,
+      port: target.port,
+      secret: target.secret,
+      attributes: disconnectAttributes(session),
+      timeoutMs: this.settings.timeoutMs,
+      retries: this.settings.retries,
+    });
+    return { result: r.result, errorCause: r.errorCause, attempts: r.attempts, ms: r.ms };
+  }
+}

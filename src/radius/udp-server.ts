@@ -1,0 +1,198 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { Logger } from 'pino';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { GatewayCache } from '../engine/gateway-directory.ts';
+import { Backpressure } from '../engine/group-commit.ts';
+import type { UsageEngine } from '../engine/usage-engine.ts';
+import type { Gateway } from '../modules/gateways/gateway.ts';
+import { accessDecision } from '../modules/usage/access.ts';
+import { Attr, Code } from './attributes.ts';
+import { type DecodedPacket, decodePacket, encodeReply, RadiusDecodeError, verifyMessageAuthenticator, verifyRequestAuthenticator } from './codec.ts';
+import { toAccountingInput, toAccessQuery } from './mapping.ts';
+
+export interface RadiusServerOptions {
+  host: string;
+  authPort: number;
+  acctPort: number;
+}
+
+/** Answers kept for retransmissions (RFC 5080 duplicate detection): same source, identifier and authenticator. */
+const REPLY_CACHE_MS = 30_000;
+const REPLY_CACHE_MAX = 200_000;
+
+type DropReason = 'unknown_client' | 'bad_authenticator' | 'malformed' | 'unexpected_code' | 'backpressure' | 'commit_failed';
+
+/**
+ * The RADIUS edge: UDP sockets for authentication and accounting. It checks who sent a packet and that it is
+ * authentic, recognises retransmissions, hands accounting to the usage engine and answers only once that is
+ * durable. Bad packets are counted and dropped, never answered.
+ */
+export class RadiusServer {
+  private auth: Socket | undefined;
+  private acct: Socket | undefined;
+  private readonly replies = new Map<string, { reply: Buffer | null; at: number }>();
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+  private readonly received: Counter;
+  private readonly dropped: Counter;
+  private readonly answered: Counter;
+  private readonly duplicates: Counter;
+  private readonly latency: Histogram;
+
+  constructor(
+    private readonly gateways: GatewayCache,
+    private readonly usage: UsageEngine,
+    private readonly log: Logger,
+    registry: Registry,
+    private readonly options: RadiusServerOptions,
+  ) {
+    const registers = [registry];
+    this.received = new Counter({ name: 'meridian_radius_packets_received_total', help: 'RADIUS packets received', labelNames: ['port'], registers });
+    this.dropped = new Counter({ name: 'meridian_radius_packets_dropped_total', help: 'RADIUS packets dropped without an answer', labelNames: ['reason'], registers });
+    this.answered = new Counter({ name: 'meridian_radius_replies_total', help: 'RADIUS replies sent', labelNames: ['code'], registers });
+    this.duplicates = new Counter({ name: 'meridian_radius_duplicates_total', help: 'retransmitted RADIUS requests recognised', registers });
+    this.latency = new Histogram({
+      name: 'meridian_radius_reply_seconds',
+      help: 'time from a request to its reply (accounting: including the durable commit)',
+      labelNames: ['port'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+  }
+
+  async start(): Promise<{ authPort: number; acctPort: number }> {
+    this.auth = await this.bind(this.options.authPort, (msg, rinfo) => this.onAuth(msg, rinfo));
+    this.acct = await this.bind(this.options.acctPort, (msg, rinfo) => this.onAccounting(msg, rinfo));
+    return this.ports();
+  }
+
+  ports(): { authPort: number; acctPort: number } {
+    return { authPort: this.auth?.address().port ?? 0, acctPort: this.acct?.address().port ?? 0 };
+  }
+
+  /** Stops reading packets and waits until every accepted one is answered. */
+  async stop(): Promise<void> {
+    const sockets = [this.auth, this.acct].filter((s): s is Socket => s !== undefined);
+    await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    if (this.inFlight > 0) await new Promise<void>((r) => (this.idle = r));
+  }
+
+  private bind(port: number, onMessage: (msg: Buffer, rinfo: RemoteInfo) => void): Promise<Socket> {
+    const socket = createSocket({ type: this.options.host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+    socket.on('message', onMessage);
+    socket.on('error', (err) => this.log.error({ err, port }, 'RADIUS socket error'));
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, this.options.host, () => {
+        socket.off('error', reject);
+        resolve(socket);
+      });
+    });
+  }
+
+  /** Finds the gateway, recognises retransmissions and decodes; undefined when the packet is dropped or answered from cache. */
+  private admit(msg: Buffer, rinfo: RemoteInfo, socket: Socket, port: 'auth' | 'acct'): { gateway: Gateway; packet: DecodedPacket; key: string } | undefined {
+    this.received.inc({ port });
+    const gateway = this.gateways.match(rinfo.address);
+    if (!gateway) return this.drop('unknown_client');
+    if (msg.length < 20) return this.drop('malformed');
+    const key = `${rinfo.address}|${rinfo.port}|${msg[1]}|${msg.toString('latin1', 4, 20)}`;
+    const seen = this.replies.get(key);
+    if (seen) {
+      this.duplicates.inc();
+      if (seen.reply) socket.send(seen.reply, rinfo.port, rinfo.address);
+      return undefined;
+    }
+    let packet: DecodedPacket;
+    try {
+      packet = decodePacket(msg);
+    } catch (e) {
+      if (e instanceof RadiusDecodeError) return this.drop('malformed');
+      throw e;
+    }
+    return { gateway, packet, key };
+  }
+
+  private drop(reason: DropReason): undefined {
+    this.dropped.inc({ reason });
+    return undefined;
+  }
+
+  private onAccounting(msg: Buffer, rinfo: RemoteInfo): void {
+    const socket = this.acct!;
+    const admitted = this.admit(msg, rinfo, socket, 'acct');
+    if (!admitted) return;
+    const { gateway, packet, key } = admitted;
+    if (packet.code !== Code.AccountingRequest) return void this.drop('unexpected_code');
+    if (!verifyRequestAuthenticator(msg, gateway.secret)) return void this.drop('bad_authenticator');
+    const started = performance.now();
+    this.replies.set(key, { reply: null, at: Date.now() });
+    this.inFlight++;
+    this.usage
+      .accounting({ id: gateway.id, accountId: gateway.accountId }, toAccountingInput(packet))
+      .then(
+        () => {
+          const reply = encodeReply(packet, Code.AccountingResponse, [], gateway.secret);
+          this.reply(socket, rinfo, key, reply, Code.AccountingResponse);
+          this.latency.observe({ port: 'acct' }, (performance.now() - started) / 1000);
+        },
+        (err: unknown) => {
+          // NOTE: no answer: the gateway retransmits, and the retransmission is counted once the database is back.
+          this.replies.delete(key);
+          this.drop(err instanceof Backpressure ? 'backpressure' : 'commit_failed');
+        },
+      )
+      .finally(() => this.settle());
+  }
+
+  private onAuth(msg: Buffer, rinfo: RemoteInfo): void {
+    const socket = this.auth!;
+    const admitted = this.admit(msg, rinfo, socket, 'auth');
+    if (!admitted) return;
+    const { gateway, packet, key } = admitted;
+    if (packet.code !== Code.AccessRequest) return void this.drop('unexpected_code');
+    if (verifyMessageAuthenticator(msg, gateway.secret) === false) return void this.drop('bad_authenticator');
+    const started = performance.now();
+    const query = toAccessQuery(packet);
+    this.replies.set(key, { reply: null, at: Date.now() });
+    this.inFlight++;
+    this.usage.sims
+      .resolve(query.imsi, query.msisdn)
+      .then((sim) => {
+        const decision = accessDecision(sim);
+        const code = decision.accept ? Code.AccessAccept : Code.AccessReject;
+        const attributes = decision.accept ? [] : [{ type: Attr.ReplyMessage, value: Buffer.from(decision.reason) }];
+        this.reply(socket, rinfo, key, encodeReply(packet, code, attributes, gateway.secret), code);
+        this.latency.observe({ port: 'auth' }, (performance.now() - started) / 1000);
+      })
+      .catch((err: unknown) => {
+        this.replies.delete(key);
+        this.log.error({ err }, 'access request failed');
+        this.drop('commit_failed');
+      })
+      .finally(() => this.settle());
+  }
+
+  private reply(socket: Socket, rinfo: RemoteInfo, key: string, reply: Buffer, code: number): void {
+    this.replies.set(key, { reply, at: Date.now() });
+    if (this.replies.size > REPLY_CACHE_MAX) this.pruneReplies();
+    socket.send(reply, rinfo.port, rinfo.address);
+    this.answered.inc({ code: String(code) });
+  }
+
+  private pruneReplies(): void {
+    const cutoff = Date.now() - REPLY_CACHE_MS;
+    for (const [k, v] of this.replies) {
+      if (v.at >= cutoff) break;
+      if (v.reply) this.replies.delete(k);
+    }
+  }
+
+  private settle(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.idle) {
+      this.idle();
+      this.idle = undefined;
+    }
+  }
+}

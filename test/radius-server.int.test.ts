@@ -1,0 +1,141 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/config.ts';
+import { Attr, Attr3gpp, attr3gpp, Code } from '../src/radius/attributes.ts';
+import { type RunningServer, startServer } from '../src/server.ts';
+import { freshDatabase, testDialects } from './support/databases.ts';
+import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
+import { TestDae, TestGateway } from './support/radius-peer.ts';
+
+const KEY = 'mk_radiusServerTestKey0123456789abcd';
+const SECRET = 'gateway-secret-1';
+
+describe.each(testDialects())('RADIUS server on %s', (dialect) => {
+  let server: RunningServer;
+  let drop: () => Promise<void>;
+  let gw: TestGateway;
+  let dae: TestDae;
+  let acct: number;
+  let auth: number;
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${KEY}`, ...(body === undefined ? {} : typeof body === 'string' ? { 'content-type': 'text/csv' } : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> & { items: Record<string, unknown>[] } };
+  };
+  const usageOf = async (iccid: string) => {
+    const { rows } = await sql<{ b: string }>`SELECT coalesce(sum(bytes_in + bytes_out), 0) AS b FROM usage_records WHERE iccid = ${iccid}`.execute(server.platform.services.db);
+    return Number(rows[0]!.b);
+  };
+  const waitFor = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
+  };
+
+  beforeAll(async () => {
+    const db = await freshDatabase(dialect);
+    drop = () => db.drop();
+    server = await startServer(
+      loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: db.dataDir,
+        ...(db.url ? { DATABASE_URL: db.url } : {}),
+        LOG_LEVEL: 'silent',
+        MERIDIAN_API_KEY: KEY,
+        RADIUS_HOST: '127.0.0.1',
+        RADIUS_AUTH_PORT: '0',
+        RADIUS_ACCT_PORT: '0',
+        DISCONNECT_TIMEOUT_MS: '200',
+        DISCONNECT_RETRIES: '1',
+      }),
+      { print: () => {} },
+    );
+    ({ authPort: auth, acctPort: acct } = server.radius!);
+    dae = await TestDae.open(SECRET);
+    expect((await api('POST', '/gateways', { name: 'pgw', address: '127.0.0.1', secret: SECRET, coaPort: dae.port })).status).toBe(201);
+    await api('POST', '/sims/imports', simCsv(1, 4));
+    await waitFor(async () => (await api('GET', '/sims?limit=10')).body.items.length === 4);
+    for (const i of [1, 2, 3]) await api('POST', `/sims/${iccidFor(i)}/state`, { state: 'active' });
+    gw = await TestGateway.open(SECRET);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await dae?.close();
+    await server?.stop();
+    await drop?.();
+  });
+
+  it('answers Start, Interim and Stop after recording the usage, once per packet', async () => {
+    const imsi = imsiFor(1);
+    const uli = Buffer.from('82' + '64f000' + '0001' + '64f000' + '00000102', 'hex'); // TAI+ECGI: MCC 460, MNC 00, TAC 1, ECI 258
+    const extra = [attr3gpp(Attr3gpp.SgsnMccMnc, '46000'), attr3gpp(Attr3gpp.RatType, Buffer.from([6])), attr3gpp(Attr3gpp.UserLocationInfo, uli)];
+    const start = await gw.accounting(acct, 'Start', { sessionId: 'a1', imsi, extra });
+    expect(start?.code).toBe(Code.AccountingResponse);
+    expect((await gw.accounting(acct, 'InterimUpdate', { sessionId: 'a1', imsi, bytesIn: 1000, bytesOut: 500 }))?.code).toBe(Code.AccountingResponse);
+    expect((await gw.accounting(acct, 'InterimUpdate', { sessionId: 'a1', imsi, bytesIn: 1000, bytesOut: 500 }))?.code).toBe(Code.AccountingResponse);
+    expect((await gw.accounting(acct, 'Stop', { sessionId: 'a1', imsi, bytesIn: 3000, bytesOut: 700 }))?.code).toBe(Code.AccountingResponse);
+    expect(await usageOf(iccidFor(1))).toBe(3700);
+    const { rows } = await sql<{ status: string; rat: string; mcc_mnc: string; cell: { ecgi?: { eci: number } } }>`
+      SELECT status, rat, mcc_mnc, cell FROM radius_sessions WHERE acct_session_id = 'a1'`.execute(server.platform.services.db);
+    expect(rows[0]).toMatchObject({ status: 'stop', rat: '4G', mcc_mnc: '46000' });
+    expect(rows[0]!.cell.ecgi?.eci).toBe(258);
+  });
+
+  it('accepts an active SIM and rejects others with the reason', async () => {
+    const ok = await gw.access(auth, imsiFor(2));
+    expect(ok?.code).toBe(Code.AccessAccept);
+    const inventory = await gw.access(auth, imsiFor(4));
+    expect(inventory?.code).toBe(Code.AccessReject);
+    expect(inventory?.attributes.get(Attr.ReplyMessage)?.toString()).toBe('SIM not activated (inventory)');
+    const unknown = await gw.access(auth, '460009999999999');
+    expect(unknown?.attributes.get(Attr.ReplyMessage)?.toString()).toBe('unknown SIM');
+  });
+
+  it('drops packets from unknown clients, with a wrong secret, or malformed, and counts them', async () => {
+    const stranger = await TestGateway.open(SECRET, '127.0.0.2');
+    expect(await stranger.accounting(acct, 'Start', { sessionId: 'x', imsi: imsiFor(3) }, SECRET, 300)).toBeUndefined();
+    await stranger.close();
+    expect(await gw.accounting(acct, 'Start', { sessionId: 'y', imsi: imsiFor(3) }, 'wrong-secret', 300)).toBeUndefined();
+    gw.rawSend(Buffer.from([4, 1, 0, 99, 1, 2, 3]), acct);
+    const truncated = Buffer.alloc(26);
+    truncated.writeUInt8(4, 0);
+    truncated.writeUInt16BE(26, 2);
+    truncated.writeUInt8(Attr.UserName, 20);
+    truncated.writeUInt8(40, 21);
+    gw.rawSend(truncated, acct);
+    await new Promise((r) => setTimeout(r, 200));
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/meridian_radius_packets_dropped_total\{reason="unknown_client"\} [1-9]/);
+    expect(metrics).toMatch(/meridian_radius_packets_dropped_total\{reason="bad_authenticator"\} [1-9]/);
+    expect(metrics).toMatch(/meridian_radius_packets_dropped_total\{reason="malformed"\} [2-9]/);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('sends a Disconnect-Request at once when an online SIM is suspended, and records the ACK', async () => {
+    const imsi = imsiFor(3);
+    await gw.accounting(acct, 'Start', { sessionId: 'd1', imsi, extra: [] });
+    const res = await api('POST', `/sims/${iccidFor(3)}/state`, { state: 'suspended', suspendReason: 'policy' });
+    expect(res.status).toBe(200);
+    await waitFor(async () => dae.received.length > 0);
+    expect(dae.received[0]!.code).toBe(Code.DisconnectRequest);
+    expect(dae.received[0]!.attributes.get(Attr.AcctSessionId)?.toString()).toBe('d1');
+    await waitFor(async () => (await api('GET', `/sims/${iccidFor(3)}/changes?field=session`)).body.items.length > 0);
+    const [record] = (await api('GET', `/sims/${iccidFor(3)}/changes?field=session`)).body.items;
+    expect(record).toMatchObject({ status: 'completed', newValue: 'disconnected', oldValue: 'd1' });
+    const rejected = await gw.access(auth, imsi);
+    expect(rejected?.attributes.get(Attr.ReplyMessage)?.toString()).toBe('SIM suspended (policy)');
+  });
+
+  it('records a NAK from the gateway as a failed disconnect', async () => {
+    dae.answer = 'nak';
+    await gw.accounting(acct, 'Start', { sessionId: 'd2', imsi: imsiFor(2) });
+    await api('POST', `/sims/${iccidFor(2)}/state`, { state: 'deactivated' });
+    await waitFor(async () => (await api('GET', `/sims/${iccidFor(2)}/changes?field=session`)).body.items.length > 0);
+    const [record] = (await api('GET', `/sims/${iccidFor(2)}/changes?field=session`)).body.items;
+    expect(record).toMatchObject({ status: 'failed', newValue: 'disconnect_failed' });
+    expect(record!.error).toContain('Disconnect-NAK (Error-Cause 503)');
+    dae.answer = 'ack';
+  });
+});
