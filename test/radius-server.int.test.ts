@@ -138,4 +138,16 @@ describe.each(testDialects())('RADIUS server on %s', (dialect) => {
     expect(record!.error).toContain('Disconnect-NAK (Error-Cause 503)');
     dae.answer = 'ack';
   });
+
+  it('activates a test SIM once its test allowance is used up, from the network side', async () => {
+    const iccid = iccidFor(4);
+    expect((await api('POST', `/sims/${iccid}/state`, { state: 'test', testAllowanceBytes: 5000 })).status).toBe(200);
+    await gw.accounting(acct, 'Start', { sessionId: 't1', imsi: imsiFor(4) });
+    await gw.accounting(acct, 'InterimUpdate', { sessionId: 't1', imsi: imsiFor(4), bytesIn: 3000 });
+    expect((await api('GET', `/sims/${iccid}`)).body.state).toBe('test');
+    await gw.accounting(acct, 'InterimUpdate', { sessionId: 't1', imsi: imsiFor(4), bytesIn: 4000, bytesOut: 1500 });
+    await waitFor(async () => (await api('GET', `/sims/${iccid}`)).body.state === 'active');
+    const [change] = (await api('GET', `/sims/${iccid}/changes?field=state`)).body.items;
+    expect(change).toMatchObject({ oldValue: 'test', newValue: 'active', source: 'network', reason: 'test allowance of 5000 bytes used up' });
+  });
 });
