@@ -60,7 +60,7 @@ export class JobRunner {
     const ctx: JobContext = {
       job,
       input: await repo.readJobInput(this.db, job.id),
-      report: (results, total) => repo.recordProgress(this.db, job.id, results, total),
+      report: (results, progress) => repo.recordProgress(this.db, job.id, results, progress),
       stopping: () => this.stopRequested,
     };
     const started = Date.now();

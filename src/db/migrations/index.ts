@@ -1,11 +1,13 @@
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as core from './0001-core.ts';
 import * as usage from './0002-usage.ts';
+import * as simListIndexes from './0003-sim-list-indexes.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
   getMigrations: async (): Promise<Record<string, Migration>> => ({
     '0001-core': core,
     '0002-usage': usage,
+    '0003-sim-list-indexes': simListIndexes,
   }),
 };

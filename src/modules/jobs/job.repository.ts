@@ -91,7 +91,12 @@ export async function requeueRunningJobs(db: Executor): Promise<number> {
   return Number(res.numUpdatedRows);
 }
 
-export async function recordProgress(db: Executor, id: string, results: JobResult[], total?: number): Promise<void> {
+export async function recordProgress(
+  db: Executor,
+  id: string,
+  results: JobResult[],
+  progress: { done?: number; total?: number } = {},
+): Promise<void> {
   if (results.length > 0) {
     await sql`
       INSERT INTO job_results (job_id, seq, subject, ok, code, message)
@@ -104,9 +109,9 @@ export async function recordProgress(db: Executor, id: string, results: JobResul
   await db
     .updateTable('jobs')
     .set((eb) => ({
-      done: eb('done', '+', results.length),
+      done: eb('done', '+', progress.done ?? results.length),
       failed: eb('failed', '+', failed),
-      ...(total === undefined ? {} : { total }),
+      ...(progress.total === undefined ? {} : { total: progress.total }),
     }))
     .where('id', '=', id)
     .execute();

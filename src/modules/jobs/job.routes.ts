@@ -132,6 +132,9 @@ export const jobRoutes =
       schema: {
         tags,
         summary: 'Per-row or per-SIM results of a job',
+        description:
+          'Bulk jobs have one result per SIM. Imports list the rows that did not simply land: failed rows with the reason, ' +
+          'and unchanged (SIM import) or duplicate (CDR import) rows; created and recorded rows are counted in the job summary.',
         params: IdParam,
         querystring: z.object({
           ok: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),

@@ -35,8 +35,11 @@ export interface JobResult {
 export interface JobContext {
   job: Job;
   input: string;
-  /** Records results of a chunk and advances the progress counters. */
-  report(results: JobResult[], total?: number): Promise<void>;
+  /**
+   * Records the results of a chunk and advances the progress counters: `done` rows (default: one per result;
+   * more when plain successes are counted without a result row of their own), and the total when now known.
+   */
+  report(results: JobResult[], progress?: { done?: number; total?: number }): Promise<void>;
   /** True once shutdown began: a handler stops between chunks by throwing `JobInterrupted`. */
   stopping(): boolean;
 }

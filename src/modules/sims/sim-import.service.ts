@@ -74,7 +74,11 @@ export class SimImportService {
         else if (r.code === 'unchanged') summary.unchanged++;
         else summary.created++;
       }
-      await ctx.report(results);
+      // NOTE: a created row needs no result row of its own (it is counted); failed and unchanged rows get one.
+      await ctx.report(
+        results.filter((r) => r.code !== 'created'),
+        { done: results.length },
+      );
       pending = [];
     };
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
@@ -82,7 +86,7 @@ export class SimImportService {
       if (pending.length >= CHUNK_ROWS) await flush();
     }
     if (pending.length) await flush();
-    await ctx.report([], summary.rows);
+    await ctx.report([], { done: 0, total: summary.rows });
     return summary;
   }
 

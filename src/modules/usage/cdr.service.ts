@@ -46,7 +46,11 @@ export class CdrService {
     const flush = async () => {
       if (ctx.stopping()) throw new JobInterrupted();
       const results = await this.importChunk(pending, scopePath, seen, summary);
-      await ctx.report(results);
+      // NOTE: a recorded row needs no result row of its own (it is counted); failed and duplicate rows get one.
+      await ctx.report(
+        results.filter((r) => r.code !== 'recorded'),
+        { done: results.length },
+      );
       pending = [];
     };
     const parser = parse(ctx.input, {
