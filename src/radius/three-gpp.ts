@@ -43,12 +43,23 @@ export interface UserLocation {
   readonly raw: string;
 }
 
+const plmnCache = new Map<number, Plmn | null>();
+
 /** MCC and MNC from 3 octets of BCD digits (TS 24.008 10.5.1.3: MNC digit 3 = 0xF means a 2-digit MNC); null if not digits. */
 export function decodePlmn(b: Uint8Array, at: number): Plmn | null {
   if (at + 3 > b.length) return null;
-  const o1 = b[at]!;
-  const o2 = b[at + 1]!;
-  const o3 = b[at + 2]!;
+  const key = (b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!;
+  let plmn = plmnCache.get(key);
+  if (plmn === undefined) {
+    // NOTE: a network sees few PLMNs; the cache is bounded anyway against garbage input.
+    if (plmnCache.size >= 4096) plmnCache.clear();
+    plmn = plmnOf(key >> 16, (key >> 8) & 0xff, key & 0xff);
+    plmnCache.set(key, plmn);
+  }
+  return plmn;
+}
+
+function plmnOf(o1: number, o2: number, o3: number): Plmn | null {
   const mcc1 = o1 & 0x0f;
   const mcc2 = o1 >> 4;
   const mcc3 = o2 & 0x0f;
@@ -56,9 +67,7 @@ export function decodePlmn(b: Uint8Array, at: number): Plmn | null {
   const mnc1 = o3 & 0x0f;
   const mnc2 = o3 >> 4;
   if (mcc1 > 9 || mcc2 > 9 || mcc3 > 9 || mnc1 > 9 || mnc2 > 9 || (mnc3 > 9 && mnc3 !== 0x0f)) return null;
-  const mcc = `${mcc1}${mcc2}${mcc3}`;
-  const mnc = mnc3 === 0x0f ? `${mnc1}${mnc2}` : `${mnc1}${mnc2}${mnc3}`;
-  return { mcc, mnc };
+  return Object.freeze({ mcc: `${mcc1}${mcc2}${mcc3}`, mnc: mnc3 === 0x0f ? `${mnc1}${mnc2}` : `${mnc1}${mnc2}${mnc3}` });
 }
 
 const u16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
@@ -67,86 +76,56 @@ const u24 = (b: Uint8Array, at: number): number => (b[at]! << 16) | (b[at + 1]! 
 /** Length of the location octets after the type octet, per type; undefined for types not decoded. */
 const NEEDED: Readonly<Record<number, number>> = { 0: 7, 1: 7, 2: 6, 128: 5, 129: 7, 130: 12, 131: 6, 132: 11, 135: 8, 136: 6, 137: 14 };
 
-const TYPE_NAMES: Readonly<Record<number, UserLocationType>> = {
-  0: 'CGI',
-  1: 'SAI',
-  2: 'RAI',
-  128: 'TAI',
-  129: 'ECGI',
-  130: 'TAI+ECGI',
-  131: 'eNodeB-ID',
-  132: 'TAI+eNodeB-ID',
-  135: 'NCGI',
-  136: '5GS-TAI',
-  137: '5GS-TAI+NCGI',
-};
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
 /** Decodes a 3GPP-User-Location-Info value; null when it is empty, too short for its type or has non-BCD PLMN digits. */
 export function decodeUserLocationInfo(value: Uint8Array): UserLocation | null {
   if (value.length < 1) return null;
-  const typeCode = value[0]!;
-  const raw = Buffer.from(value.buffer, value.byteOffset + 1, value.length - 1).toString('hex');
+  const b = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
+  const typeCode = b[0]!;
+  const raw = b.toString('hex', 1);
   const needed = NEEDED[typeCode];
   if (needed === undefined) return { typeCode, type: 'unknown', mcc: null, mnc: null, raw };
-  if (value.length - 1 < needed) return null;
-  const loc: Mutable<UserLocation> = { typeCode, type: TYPE_NAMES[typeCode]!, mcc: null, mnc: null, raw };
-  const p = decodePlmn(value, 1);
+  if (b.length - 1 < needed) return null;
+  const p = decodePlmn(b, 1);
   if (p === null) return null;
+  const { mcc, mnc } = p;
   switch (typeCode) {
     case 0:
-      loc.cgi = { ...p, lac: u16(value, 4), ci: u16(value, 6) };
-      break;
+      return { typeCode, type: 'CGI', mcc, mnc, cgi: { mcc, mnc, lac: u16(b, 4), ci: u16(b, 6) }, raw };
     case 1:
-      loc.sai = { ...p, lac: u16(value, 4), sac: u16(value, 6) };
-      break;
-    case 2: {
+      return { typeCode, type: 'SAI', mcc, mnc, sai: { mcc, mnc, lac: u16(b, 4), sac: u16(b, 6) }, raw };
+    case 2:
       // NOTE: the RAC is one octet; a second octet, when sent, is filler (0xFF) and is ignored.
-      loc.rai = { ...p, lac: u16(value, 4), rac: value[6]! };
-      break;
-    }
+      return { typeCode, type: 'RAI', mcc, mnc, rai: { mcc, mnc, lac: u16(b, 4), rac: b[6]! }, raw };
     case 128:
-      loc.tai = { ...p, tac: u16(value, 4) };
-      break;
+      return { typeCode, type: 'TAI', mcc, mnc, tai: { mcc, mnc, tac: u16(b, 4) }, raw };
     case 129:
-      loc.ecgi = { ...p, eci: eci(value, 4) };
-      break;
+      return { typeCode, type: 'ECGI', mcc, mnc, ecgi: { mcc, mnc, eci: eci(b, 4) }, raw };
     case 130: {
-      loc.tai = { ...p, tac: u16(value, 4) };
-      const q = decodePlmn(value, 6);
+      const q = decodePlmn(b, 6);
       if (q === null) return null;
-      loc.ecgi = { ...q, eci: eci(value, 9) };
-      break;
+      const tai = { mcc, mnc, tac: u16(b, 4) };
+      return { typeCode, type: 'TAI+ECGI', mcc: q.mcc, mnc: q.mnc, tai, ecgi: { mcc: q.mcc, mnc: q.mnc, eci: eci(b, 9) }, raw };
     }
     case 131:
-      loc.enodeb = { ...p, enodebId: u24(value, 4) & 0x0fffff };
-      break;
+      return { typeCode, type: 'eNodeB-ID', mcc, mnc, enodeb: { mcc, mnc, enodebId: u24(b, 4) & 0x0fffff }, raw };
     case 132: {
-      loc.tai = { ...p, tac: u16(value, 4) };
-      const q = decodePlmn(value, 6);
+      const q = decodePlmn(b, 6);
       if (q === null) return null;
-      loc.enodeb = { ...q, enodebId: u24(value, 9) & 0x0fffff };
-      break;
+      const tai = { mcc, mnc, tac: u16(b, 4) };
+      return { typeCode, type: 'TAI+eNodeB-ID', mcc: q.mcc, mnc: q.mnc, tai, enodeb: { mcc: q.mcc, mnc: q.mnc, enodebId: u24(b, 9) & 0x0fffff }, raw };
     }
     case 135:
-      loc.ncgi = { ...p, nci: nci(value, 4) };
-      break;
+      return { typeCode, type: 'NCGI', mcc, mnc, ncgi: { mcc, mnc, nci: nci(b, 4) }, raw };
     case 136:
-      loc.tai = { ...p, tac: u24(value, 4) };
-      break;
-    case 137: {
-      loc.tai = { ...p, tac: u24(value, 4) };
-      const q = decodePlmn(value, 7);
+      return { typeCode, type: '5GS-TAI', mcc, mnc, tai: { mcc, mnc, tac: u24(b, 4) }, raw };
+    default: {
+      // 137: 5GS TAI and NCGI
+      const q = decodePlmn(b, 7);
       if (q === null) return null;
-      loc.ncgi = { ...q, nci: nci(value, 10) };
-      break;
+      const tai = { mcc, mnc, tac: u24(b, 4) };
+      return { typeCode, type: '5GS-TAI+NCGI', mcc: q.mcc, mnc: q.mnc, tai, ncgi: { mcc: q.mcc, mnc: q.mnc, nci: nci(b, 10) }, raw };
     }
   }
-  const precise = loc.ecgi ?? loc.ncgi ?? loc.cgi ?? loc.sai ?? loc.rai ?? loc.enodeb ?? loc.tai ?? p;
-  loc.mcc = precise.mcc;
-  loc.mnc = precise.mnc;
-  return loc;
 }
 
 /** E-UTRAN Cell Identity: 28 bits after 4 spare bits. */
