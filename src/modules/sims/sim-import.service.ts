@@ -65,31 +65,42 @@ export class SimImportService {
       info: true,
     });
     let pending: { raw: Record<string, string>; line: number }[] = [];
+    // NOTE: chunk N+1 is checked while chunk N is being written (two chunks in flight at most). Duplicates across
+    // chunks are caught by the in-file sets, so the overlap cannot let a row in twice.
+    let writing: Promise<void> = Promise.resolve();
     const flush = async () => {
       if (ctx.stopping()) throw new JobInterrupted();
-      const results = await this.importChunk(pending, { accountId, groups, seen, dryRun: job.dryRun, jobId: job.id, origin });
-      for (const r of results) {
-        summary.rows++;
-        if (!r.ok) summary.failed++;
-        else if (r.code === 'unchanged') summary.unchanged++;
-        else summary.created++;
-      }
-      // NOTE: a created row needs no result row of its own (it is counted); failed and unchanged rows get one.
-      await ctx.report(
-        results.filter((r) => r.code !== 'created'),
-        { done: results.length },
-      );
+      const chunk = pending;
       pending = [];
+      const { results, write } = await this.importChunk(chunk, { accountId, groups, seen, dryRun: job.dryRun, jobId: job.id, origin });
+      await writing;
+      writing = write().then(async () => {
+        for (const r of results) {
+          summary.rows++;
+          if (!r.ok) summary.failed++;
+          else if (r.code === 'unchanged') summary.unchanged++;
+          else summary.created++;
+        }
+        // NOTE: a created row needs no result row of its own (it is counted); failed and unchanged rows get one.
+        await ctx.report(
+          results.filter((r) => r.code !== 'created'),
+          { done: results.length },
+        );
+      });
+      // Keep a failure from going unobserved until the next chunk awaits it.
+      writing.catch(() => undefined);
     };
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       pending.push({ raw: record, line: info.lines });
       if (pending.length >= CHUNK_ROWS) await flush();
     }
     if (pending.length) await flush();
+    await writing;
     await ctx.report([], { done: 0, total: summary.rows });
     return summary;
   }
 
+  /** Validates a chunk and looks up what exists; returns the per-row results and the write to do. */
   private async importChunk(
     rows: { raw: Record<string, string>; line: number }[],
     c: {
@@ -100,7 +111,7 @@ export class SimImportService {
       jobId: string;
       origin: { actor: string; source: 'web' | 'api' };
     },
-  ): Promise<JobResult[]> {
+  ): Promise<{ results: JobResult[]; write: () => Promise<void> }> {
     const results: JobResult[] = [];
     const valid: (ImportedSim & { groupId: string | null; seq: number })[] = [];
     for (const { raw, line } of rows) {
@@ -154,7 +165,8 @@ export class SimImportService {
         results.push({ seq: sim.seq, subject: sim.iccid, ok: true, code: c.dryRun ? 'would_create' : 'created', message: null });
       }
     }
-    if (!c.dryRun && toCreate.length) {
+    const write = async (): Promise<void> => {
+      if (c.dryRun || toCreate.length === 0) return;
       const now = this.clock.now();
       await this.db.transaction().execute(async (trx) => {
         await insertSims(trx, toCreate, c.accountId, now);
@@ -176,8 +188,8 @@ export class SimImportService {
           })),
         );
       });
-    }
-    return results.sort((a, b) => a.seq - b.seq);
+    };
+    return { results: results.sort((a, b) => a.seq - b.seq), write };
   }
 }
 
@@ -211,7 +223,8 @@ async function findExisting(db: Executor, sims: ImportedSim[]) {
   const imsis = sims.flatMap((s) => s.imsis);
   const msisdns = sims.flatMap((s) => (s.msisdn ? [s.msisdn] : []));
   const eids = sims.flatMap((s) => (s.eid ? [s.eid] : []));
-  const [simRows, imsiRows, otherRows] = await Promise.all([
+  // NOTE: each lookup is its own indexed query; an OR across msisdn and eid would scan the whole table.
+  const [simRows, imsiRows, msisdnRows, eidRows] = await Promise.all([
     sql<ExistingSim & { iccid: string }>`
       SELECT s.iccid, s.account_id, s.msisdn, s.eid, s.batch, s.group_id, s.labels, s.device_name,
              coalesce(array_agg(p.imsi ORDER BY p.position) FILTER (WHERE p.imsi IS NOT NULL), '{}') AS imsis,
@@ -219,15 +232,15 @@ async function findExisting(db: Executor, sims: ImportedSim[]) {
       FROM sims s LEFT JOIN sim_profiles p ON p.iccid = s.iccid
       WHERE s.iccid = any(${iccids}::text[])
       GROUP BY s.iccid`.execute(db),
-    sql<{ imsi: string; iccid: string }>`SELECT imsi, iccid FROM sim_profiles WHERE imsi = any(${imsis}::text[])`.execute(db),
-    sql<{ msisdn: string | null; eid: string | null }>`
-      SELECT msisdn, eid FROM sims WHERE msisdn = any(${msisdns}::text[]) OR eid = any(${eids}::text[])`.execute(db),
+    sql<{ imsi: string }>`SELECT imsi FROM sim_profiles WHERE imsi = any(${imsis}::text[])`.execute(db),
+    msisdns.length ? sql<{ v: string }>`SELECT msisdn AS v FROM sims WHERE msisdn = any(${msisdns}::text[])`.execute(db) : { rows: [] },
+    eids.length ? sql<{ v: string }>`SELECT eid AS v FROM sims WHERE eid = any(${eids}::text[])`.execute(db) : { rows: [] },
   ]);
   return {
     sims: new Map(simRows.rows.map((r) => [r.iccid, r])),
     imsis: new Set(imsiRows.rows.map((r) => r.imsi)),
-    msisdns: new Set(otherRows.rows.flatMap((r) => (r.msisdn ? [r.msisdn] : []))),
-    eids: new Set(otherRows.rows.flatMap((r) => (r.eid ? [r.eid] : []))),
+    msisdns: new Set(msisdnRows.rows.map((r) => r.v)),
+    eids: new Set(eidRows.rows.map((r) => r.v)),
   };
 }
 
