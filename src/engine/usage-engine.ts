@@ -28,12 +28,14 @@ export interface ExternalUsage {
   apn: string | null;
 }
 
+/** What one packet (or one chunk of CDR records) changes, written by the next group commit. */
 interface CommitItem {
-  usage: UsageRow | null;
+  usage: UsageRow[];
   session: SessionRow | null;
-  sim: HotSim;
-  lastSeenAt: Date | null;
-  connectionState: SessionRow['status'] | null;
+  /** SIMs whose usage figures changed (written from their current values in memory). */
+  sims: HotSim[];
+  /** The connection state the packet leaves its SIM in (RADIUS only). */
+  connection: { lastSeenAt: Date; state: SessionRow['status'] } | null;
   undo: () => void;
 }
 
@@ -183,11 +185,10 @@ export class UsageEngine {
           }
         : null;
     await this.commit.submit({
-      usage,
+      usage: usage ? [usage] : [],
       session: { ...current },
-      sim,
-      lastSeenAt: now,
-      connectionState: status,
+      sims: [sim],
+      connection: { lastSeenAt: now, state: status },
       undo: () => {
         undoSim();
         if (before) Object.assign(current, before);
@@ -198,17 +199,18 @@ export class UsageEngine {
     return 'recorded';
   }
 
-  /** Stores usage from CDR files or the API through the same commit path; duplicates (same record key) add nothing. */
+  /**
+   * Stores usage from CDR files or the API through the same commit path, as one item; the caller has dropped
+   * record keys seen before (the unique index would skip them, but the SIM figures would count them).
+   */
   async ingest(records: ExternalUsage[]): Promise<void> {
+    if (records.length === 0) return;
     const now = this.clock.now();
-    await Promise.all(
-      records.map((r) => {
-        const undoSim = this.addUsage(r.sim, r.bytesIn + r.bytesOut, now);
-        const usage: UsageRow = { accountId: r.sim.accountId, iccid: r.sim.iccid, sessionId: null, ...r };
-        return this.commit.submit({ usage, session: null, sim: r.sim, lastSeenAt: null, connectionState: null, undo: undoSim });
-      }),
-    );
-    for (const r of records) this.checkTransitions(r.sim, true);
+    const undos = records.map((r) => this.addUsage(r.sim, r.bytesIn + r.bytesOut, now));
+    const usage = records.map(({ sim, ...r }): UsageRow => ({ accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...r }));
+    const sims = [...new Set(records.map((r) => r.sim))];
+    await this.commit.submit({ usage, session: null, sims, connection: null, undo: () => undos.reverse().forEach((u) => u()) });
+    for (const sim of sims) this.checkTransitions(sim, true);
   }
 
   /** Closes sessions matching `which` (gateway restart, lost Stop). */
@@ -221,7 +223,7 @@ export class UsageEngine {
         Object.assign(s, { status: 'stop', stoppedAt: now, stopCause: cause });
         const sim = this.sims.getByIccid(s.iccid);
         if (!sim) return Promise.resolve();
-        return this.commit.submit({ usage: null, session: { ...s }, sim, lastSeenAt: null, connectionState: 'stop', undo: () => Object.assign(s, before) });
+        return this.commit.submit({ usage: [], session: { ...s }, sims: [sim], connection: { lastSeenAt: s.lastSeenAt, state: 'stop' }, undo: () => Object.assign(s, before) });
       }),
     );
     return closing.length;
@@ -262,23 +264,25 @@ export class UsageEngine {
 
   private async write(items: CommitItem[]): Promise<void> {
     const now = this.clock.now();
-    const usage = items.flatMap((i) => (i.usage ? [i.usage] : []));
+    const usage = items.flatMap((i) => i.usage);
     // NOTE: a session or SIM touched several times in one batch is written once, in its latest state.
     const sessions = new Map<string, SessionRow>();
     const sims = new Map<string, SimUsageRow>();
     for (const i of items) {
       if (i.session) sessions.set(i.session.id, i.session);
-      const prev = sims.get(i.sim.iccid);
-      sims.set(i.sim.iccid, {
-        iccid: i.sim.iccid,
-        connectionState: i.connectionState ?? prev?.connectionState ?? null,
-        lastSeenAt: i.lastSeenAt ?? prev?.lastSeenAt ?? null,
-        usageDay: i.sim.usageDay,
-        usageDayBytes: i.sim.usageDayBytes,
-        usageCycle: i.sim.usageCycle,
-        usageCycleBytes: i.sim.usageCycleBytes,
-        testUsedBytes: i.sim.testUsedBytes,
-      });
+      for (const sim of i.sims) {
+        const prev = sims.get(sim.iccid);
+        sims.set(sim.iccid, {
+          iccid: sim.iccid,
+          connectionState: i.connection?.state ?? prev?.connectionState ?? null,
+          lastSeenAt: i.connection?.lastSeenAt ?? prev?.lastSeenAt ?? null,
+          usageDay: sim.usageDay,
+          usageDayBytes: sim.usageDayBytes,
+          usageCycle: sim.usageCycle,
+          usageCycleBytes: sim.usageCycleBytes,
+          testUsedBytes: sim.testUsedBytes,
+        });
+      }
     }
     await this.db.transaction().execute(async (trx) => {
       await repo.insertUsage(trx, usage, now);

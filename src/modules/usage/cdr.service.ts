@@ -43,15 +43,18 @@ export class CdrService {
     const summary = { rows: 0, recorded: 0, duplicates: 0, failed: 0, bytes: 0 };
     const seen = new Set<string>();
     let pending: { raw: Record<string, string>; line: number }[] = [];
+    // NOTE: chunk N+1 is parsed and checked while chunk N is committed (two in flight at most); record ids
+    // repeated across chunks are caught by the in-file set first.
+    let writing: Promise<void> = Promise.resolve();
     const flush = async () => {
       if (ctx.stopping()) throw new JobInterrupted();
-      const results = await this.importChunk(pending, scopePath, seen, summary);
-      // NOTE: a recorded row needs no result row of its own (it is counted); failed and duplicate rows get one.
-      await ctx.report(
-        results.filter((r) => r.code !== 'recorded'),
-        { done: results.length },
-      );
+      const chunk = pending;
       pending = [];
+      const { results, usage } = await this.importChunk(chunk, scopePath, seen, summary);
+      await writing;
+      // NOTE: a recorded row needs no result row of its own (it is counted); failed and duplicate rows get one.
+      writing = this.engine.ingest(usage).then(() => ctx.report(results.filter((r) => r.code !== 'recorded'), { done: results.length }));
+      writing.catch(() => undefined);
     };
     const parser = parse(ctx.input, {
       bom: true,
@@ -65,6 +68,7 @@ export class CdrService {
       if (pending.length >= CHUNK) await flush();
     }
     if (pending.length) await flush();
+    await writing;
     return summary;
   }
 
@@ -73,7 +77,7 @@ export class CdrService {
     scopePath: string,
     seen: Set<string>,
     summary: { rows: number; recorded: number; duplicates: number; failed: number; bytes: number },
-  ): Promise<JobResult[]> {
+  ): Promise<{ results: JobResult[]; usage: ExternalUsage[] }> {
     const results: JobResult[] = [];
     const valid: CdrRecord[] = [];
     for (const { raw, line } of rows) {
@@ -102,14 +106,13 @@ export class CdrService {
       results.push({ seq: r.line, subject: r.recordId, ok: true, code: 'recorded', message: null });
       summary.bytes += r.bytesUp + r.bytesDown;
     }
-    await this.engine.ingest(usage);
     for (const r of results) {
       summary.rows++;
       if (!r.ok) summary.failed++;
       else if (r.code === 'duplicate') summary.duplicates++;
       else summary.recorded++;
     }
-    return results.sort((a, b) => a.seq - b.seq);
+    return { results: results.sort((a, b) => a.seq - b.seq), usage };
   }
 
   private async existingKeys(keys: string[]): Promise<Set<string>> {
