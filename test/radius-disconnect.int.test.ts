@@ -79,7 +79,7 @@ const nas = new FakeNas({
     send(encodeReply(p, Code.CoaAck, [], SECRET)); // right authenticator, wrong code
     setTimeout(() => send(ack(p)), 5);
   },
-  slow: (p, _copy, send) => setTimeout(() => send(ack(p)), 20),
+  slow: (p, _copy, send) => setTimeout(() => send(ack(p)), 100),
 });
 
 const client = new DynamicAuthorizationClient();

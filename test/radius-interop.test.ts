@@ -65,11 +65,17 @@ describe('RADIUS interop with FreeRADIUS radclient', () => {
         const messageAuthenticator = verifyMessageAuthenticator(packet, SECRET);
         received.push({ packet, requestAuthentic, messageAuthenticator });
         let reply: Buffer | undefined;
-        if (packet.code === Code.AccountingRequest && requestAuthentic) reply = encodeReply(packet, Code.AccountingResponse, [], SECRET);
+        // a request signed with a Message-Authenticator gets a signed reply
+        const signed = { messageAuthenticator: messageAuthenticator === true };
+        if (packet.code === Code.AccountingRequest && requestAuthentic && messageAuthenticator !== false) {
+          reply = encodeReply(packet, Code.AccountingResponse, [], SECRET, signed);
+        }
         if (packet.code === Code.AccessRequest && messageAuthenticator === true) {
           reply = encodeReply(packet, Code.AccessAccept, [attr(Attr.ReplyMessage, 'welcome'), attr(Attr.FramedIpAddress, ipv4Value('100.64.9.9'))], SECRET);
         }
-        if (packet.code === Code.DisconnectRequest && requestAuthentic) reply = encodeReply(packet, Code.DisconnectAck, [], SECRET);
+        if (packet.code === Code.DisconnectRequest && requestAuthentic && messageAuthenticator !== false) {
+          reply = encodeReply(packet, Code.DisconnectAck, [], SECRET, signed);
+        }
         if (reply) socket.send(reply, rinfo.port, rinfo.address);
       });
       await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
@@ -187,15 +193,27 @@ describe('RADIUS interop with FreeRADIUS radclient', () => {
       });
     });
 
-    it('verifies a Disconnect-Request authenticator and radclient accepts the Disconnect-ACK', async () => {
+    it('verifies Disconnect-Request authenticators, with and without Message-Authenticator, and radclient accepts the Disconnect-ACKs', async () => {
       const before = received.length;
       const lines = ['User-Name = "device-1"', 'Acct-Session-Id = "0A1B2C3D"', 'Framed-IP-Address = 100.64.1.2', 'NAS-IP-Address = 192.0.2.1'];
-      const run = await radclient('disconnect', `${lines.join('\n')}\n`);
-      expect(run.output).toMatch(/Received Disconnect-ACK/);
+      const run = await radclient('disconnect', `${lines.join('\n')}\n\n${lines.join('\n')}\nMessage-Authenticator = 0x00\n`);
+      expect(run.output.match(/Received Disconnect-ACK/g)).toHaveLength(2);
+      expect(run.output).not.toMatch(/verification failed/i);
+      expect(run.code, run.output).toBe(0);
+      const packets = received.slice(before);
+      expect(packets).toHaveLength(2);
+      for (const p of packets) expect(p).toMatchObject({ packet: { code: Code.DisconnectRequest }, requestAuthentic: true });
+      expect(packets.map((p) => String(p.messageAuthenticator)).sort()).toEqual(['true', 'undefined']);
+    });
+
+    it('verifies an Accounting-Request signed with a Message-Authenticator and radclient accepts the signed response', async () => {
+      const before = received.length;
+      const run = await radclient('acct', 'User-Name = "device-1"\nAcct-Status-Type = Start\nAcct-Session-Id = "s-ma"\nMessage-Authenticator = 0x00\n');
+      expect(run.output).toMatch(/Received Accounting-Response/);
+      expect(run.output).not.toMatch(/verification failed/i);
       expect(run.code, run.output).toBe(0);
       const [p] = received.slice(before);
-      expect(p?.packet.code).toBe(Code.DisconnectRequest);
-      expect(p?.requestAuthentic).toBe(true);
+      expect(p).toMatchObject({ requestAuthentic: true, messageAuthenticator: true });
     });
   });
 });

@@ -304,6 +304,30 @@ describe('authenticators (known answers computed with node:crypto)', () => {
     expect(nak.attributes.find(Attr.MessageAuthenticator)).toBe(-1);
   });
 
+  it('signs an Accounting-Response Message-Authenticator over a zero authenticator, as FreeRADIUS checks it', () => {
+    const request = decodePacket(encodeRequest(Code.AccountingRequest, 8, attributes, SECRET, { messageAuthenticator: true }));
+    const reply = encodeReply(request, Code.AccountingResponse, [], SECRET, { messageAuthenticator: true });
+    const forHmac = Buffer.from(reply);
+    forHmac.fill(0, 4, 20);
+    forHmac.fill(0, 22, 38);
+    expect(reply.subarray(22, 38).equals(createHmac('md5', SECRET).update(forHmac).digest())).toBe(true);
+    expect(verifyResponseAuthenticator(reply, request.authenticator, SECRET)).toBe(true);
+    expect(verifyMessageAuthenticator(decodePacket(reply), SECRET, request.authenticator)).toBe(true);
+  });
+
+  it('copies the request\'s Proxy-State attributes into the reply, in order', () => {
+    const request = decodePacket(
+      encodeRequest(Code.AccountingRequest, 1, [attr(Attr.ProxyState, 'hop-1'), attr(Attr.UserName, 'u'), attr(Attr.ProxyState, Buffer.from([0, 1]))], SECRET),
+    );
+    const reply = decodePacket(encodeReply(request, Code.AccountingResponse, [attr(Attr.ReplyMessage, 'ok')], SECRET));
+    expect(reply.attributes.toArray().map((a) => [a.type, a.value.toString('hex')])).toEqual([
+      [Attr.ReplyMessage, Buffer.from('ok').toString('hex')],
+      [Attr.ProxyState, Buffer.from('hop-1').toString('hex')],
+      [Attr.ProxyState, '0001'],
+    ]);
+    expect(verifyResponseAuthenticator(reply.raw, request.authenticator, SECRET)).toBe(true);
+  });
+
   it('uses a hashed key for secrets longer than the HMAC block', () => {
     const longSecret = 's'.repeat(100);
     const raw = encodeAccessRequest(1, [attr(Attr.UserName, 'x')], longSecret);

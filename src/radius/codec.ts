@@ -351,8 +351,12 @@ const isReply = (code: number): boolean =>
   code === Code.CoaAck ||
   code === Code.CoaNak;
 
+/**
+ * Packets whose Message-Authenticator is computed over a zero authenticator: the requests signed like accounting
+ * (RFC 5176 3.3) and, as FreeRADIUS does it, the Accounting-Response.
+ */
 const signsWithZeroVector = (code: number): boolean =>
-  code === Code.AccountingRequest || code === Code.DisconnectRequest || code === Code.CoaRequest;
+  code === Code.AccountingRequest || code === Code.DisconnectRequest || code === Code.CoaRequest || code === Code.AccountingResponse;
 
 /** Offset of the first Message-Authenticator value in a raw packet; -1 when absent, -2 when the packet is malformed. */
 function findMessageAuthenticator(raw: Buffer, length: number): number {
@@ -507,6 +511,7 @@ function layout(
   withMessageAuthenticator: boolean,
   attributes: readonly OutgoingAttribute[],
   extra?: OutgoingAttribute,
+  request?: Partial<Pick<RadiusPacket, 'attributes'>>,
 ): number {
   if (!Number.isInteger(code) || code < 0 || code > 255) throw new RangeError(`bad code ${code}`);
   if (!Number.isInteger(identifier) || identifier < 0 || identifier > 255) throw new RangeError(`bad identifier ${identifier}`);
@@ -523,6 +528,18 @@ function layout(
   }
   for (const a of attributes) pos = writeAttribute(out, pos, a);
   if (extra !== undefined) pos = writeAttribute(out, pos, extra);
+  const from = request?.attributes;
+  if (from !== undefined) {
+    // RFC 2865 5.33: a reply carries the request's Proxy-State attributes unmodified and in order.
+    for (let i = from.find(Attr.ProxyState); i >= 0; i = from.find(Attr.ProxyState, i + 1)) {
+      const len = from.valueLength(i);
+      if (pos + 2 + len > MAX_PACKET_LENGTH) throw new RangeError('packet would exceed 4096 octets');
+      out[pos] = Attr.ProxyState;
+      out[pos + 1] = len + 2;
+      from.raw.copy(out, pos + 2, from.start(i), from.end(i));
+      pos += 2 + len;
+    }
+  }
   out.writeUInt16BE(pos, 2);
   return pos;
 }
@@ -591,10 +608,11 @@ const needsMessageAuthenticator = (code: number): boolean =>
 
 /**
  * Encodes the reply to `request` with its Response Authenticator. Access-Accept, -Reject and -Challenge carry a
- * Message-Authenticator (first) unless `messageAuthenticator` is false; other replies only when it is true.
+ * Message-Authenticator (first) unless `messageAuthenticator` is false; other replies only when it is true. The
+ * request's Proxy-State attributes, when it is a decoded packet, are copied to the end.
  */
 export function encodeReply(
-  request: Pick<RadiusPacket, 'identifier' | 'authenticator'>,
+  request: Pick<RadiusPacket, 'identifier' | 'authenticator'> & Partial<Pick<RadiusPacket, 'attributes'>>,
   code: number,
   attributes: readonly OutgoingAttribute[],
   secret: Secret,
@@ -602,8 +620,8 @@ export function encodeReply(
 ): Buffer {
   const key = secretBytes(secret);
   const withMa = options.messageAuthenticator ?? needsMessageAuthenticator(code);
-  const length = layout(code, request.identifier, request.authenticator, withMa, attributes);
-  if (withMa) messageAuthenticatorOf(out, length, MA_OFFSET, null, key).copy(out, MA_OFFSET);
+  const length = layout(code, request.identifier, request.authenticator, withMa, attributes, undefined, request);
+  if (withMa) messageAuthenticatorOf(out, length, MA_OFFSET, signsWithZeroVector(code) ? ZERO_AUTH : null, key).copy(out, MA_OFFSET);
   packetDigest(out, length, request.authenticator, key).copy(out, 4);
   return finish(length);
 }

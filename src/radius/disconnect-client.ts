@@ -59,36 +59,44 @@ interface Pending {
   readonly resolve: (r: DynamicAuthorizationResult) => void;
 }
 
+/** Marks an identifier taken by a request that is not sent yet. */
+const RESERVED = Symbol('reserved');
+
 /** The identifiers of one destination (address and port): 256, none shared among outstanding requests. */
 class Destination {
-  readonly slots: (Pending | undefined)[] = new Array<Pending | undefined>(256).fill(undefined);
+  readonly slots: (Pending | typeof RESERVED | undefined)[] = new Array<Pending | typeof RESERVED | undefined>(256).fill(undefined);
   /** Requests waiting for a free identifier, in order. */
-  readonly waiting: ((identifier: number) => void)[] = [];
-  inUse = 0;
+  private readonly waiting: ((identifier: number) => void)[] = [];
   // NOTE: identifiers rotate so a freed one is reused as late as possible: a reply that arrives after its request
   // gave up then finds no match (and would fail the authenticator check against a newer request anyway).
   private next = Math.floor(Math.random() * 256);
 
-  /** A free identifier, marked taken until `release`; waits while all 256 are in use. */
+  /** A free identifier, reserved until `release`; waits while all 256 are taken. */
   acquire(): Promise<number> | number {
-    if (this.inUse < 256) {
-      for (let k = 0; k < 256; k++) {
-        const id = (this.next + k) & 0xff;
-        if (this.slots[id] === undefined) {
-          this.next = (id + 1) & 0xff;
-          this.inUse++;
-          return id;
-        }
+    for (let k = 0; k < 256; k++) {
+      const id = (this.next + k) & 0xff;
+      if (this.slots[id] === undefined) {
+        this.next = (id + 1) & 0xff;
+        this.slots[id] = RESERVED;
+        return id;
       }
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
+  /** Frees an identifier, or hands it straight to the oldest waiting request (still reserved, so no one else takes it). */
   release(identifier: number): void {
-    this.slots[identifier] = undefined;
     const waiter = this.waiting.shift();
-    if (waiter !== undefined) waiter(identifier);
-    else this.inUse--;
+    if (waiter === undefined) {
+      this.slots[identifier] = undefined;
+      return;
+    }
+    this.slots[identifier] = RESERVED;
+    waiter(identifier);
+  }
+
+  pending(): Pending[] {
+    return this.slots.filter((p): p is Pending => p !== undefined && p !== RESERVED);
   }
 }
 
@@ -117,7 +125,7 @@ export class DynamicAuthorizationClient {
   async close(): Promise<void> {
     this.closed = true;
     for (const dest of this.destinations.values()) {
-      for (const p of dest.slots) if (p !== undefined) this.finish(dest, p, { result: 'timeout' });
+      for (const p of dest.pending()) this.finish(dest, p, { result: 'timeout' });
     }
     const sockets = [...this.sockets.values()];
     this.sockets.clear();
@@ -211,7 +219,7 @@ export class DynamicAuthorizationClient {
     const dest = this.destinations.get(destinationKey(rinfo.address, rinfo.port));
     if (dest === undefined || msg.length < 20) return;
     const p = dest.slots[msg[1]!];
-    if (p === undefined) return;
+    if (p === undefined || p === RESERVED) return;
     let reply: RadiusPacket;
     try {
       reply = decodePacket(msg);
