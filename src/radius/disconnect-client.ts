@@ -111,7 +111,10 @@ export class DynamicAuthorizationClient {
     this.maxWaitMs = options.maxWaitMs ?? 30_000;
   }
 
-  /** Asks the gateway to end a session (RFC 5176 Disconnect-Request); ACK, NAK with its Error-Cause, or timeout. */
+  /**
+   * Asks the gateway to end a session (RFC 5176 Disconnect-Request); resolves ACK, NAK with its Error-Cause, or
+   * timeout. Rejects only when the host name does not resolve or the client is closed.
+   */
   sendDisconnect(request: DynamicAuthorizationRequest): Promise<DynamicAuthorizationResult> {
     return this.send(Code.DisconnectRequest, Code.DisconnectAck, Code.DisconnectNak, request);
   }
