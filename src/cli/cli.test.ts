@@ -92,3 +92,13 @@ describe('ApiClient', () => {
     expect(other).toMatchObject({ status: 502, code: 'http_502', detail: '<h1>bad gateway</h1>' });
   });
 });
+
+describe('byte figures', async () => {
+  const { humanBytes } = await import('./sim-commands.ts');
+  it('prints bytes in binary units with one decimal', () => {
+    expect(humanBytes(undefined)).toBeNull();
+    expect(humanBytes(512)).toBe('512 B');
+    expect(humanBytes(1536)).toBe('1.5 KiB');
+    expect(humanBytes(3 * 1024 ** 3)).toBe('3.0 GiB');
+  });
+});

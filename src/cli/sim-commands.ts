@@ -44,6 +44,23 @@ export interface SimDto {
   stateChangedAt: string;
   createdAt: string;
   updatedAt: string;
+  connectionState?: string | null;
+  lastSeenAt?: string | null;
+  usageTodayBytes?: number;
+  usageCycleBytes?: number;
+}
+
+/** Bytes for people: 1536 -> "1.5 KiB". */
+export function humanBytes(bytes: number | undefined): string | null {
+  if (bytes === undefined) return null;
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 interface GroupDto {
@@ -110,6 +127,9 @@ function simColumns(groups: Map<string, string>): Column<SimDto>[] {
     { header: 'IMSI', value: (s) => s.imsi },
     { header: 'MSISDN', value: (s) => s.msisdn },
     { header: 'IMEI', value: (s) => s.imei },
+    { header: 'CONN', value: (s) => s.connectionState ?? null },
+    { header: 'TODAY', value: (s) => humanBytes(s.usageTodayBytes) },
+    { header: 'CYCLE', value: (s) => humanBytes(s.usageCycleBytes) },
     { header: 'ACCOUNT', value: (s) => s.accountId },
     { header: 'GROUP', value: (s) => (s.groupId ? (groups.get(s.groupId) ?? s.groupId) : null) },
     { header: 'BATCH', value: (s) => s.batch },
