@@ -118,4 +118,16 @@ describe.each(testDialects())('usage engine on %s', (dialect) => {
     await engine.accounting(gateway, packet({ acctSessionId: 's7', imsi: imsiFor(2), bytesIn: 2_000_000 }));
     expect(await usageSum(iccidFor(2))).toBe(10 + 2_000_000);
   });
+
+  it('refuses a packet when the commit queue is full without counting it, so its retransmission counts once', async () => {
+    const db = t.platform.services.db;
+    const small = new UsageEngine(db, t.clock, new SimIndex(db), pino({ level: 'silent' }), { maxBatch: 10, maxQueue: 1, sessionTimeoutSeconds: 1800 });
+    await small.start();
+    const first = small.accounting(gateway, packet({ acctSessionId: 'bp1', imsi: imsiFor(5), bytesIn: 100 }));
+    await expect(small.accounting(gateway, packet({ acctSessionId: 'bp2', imsi: imsiFor(5), bytesIn: 50 }))).rejects.toThrow('commit queue full');
+    await first;
+    expect(await small.accounting(gateway, packet({ acctSessionId: 'bp2', imsi: imsiFor(5), bytesIn: 50 }))).toBe('recorded');
+    const { rows } = await sql<{ b: string }>`SELECT sum(bytes_in)::text AS b FROM usage_records WHERE session_id IN ('gw_test:bp1', 'gw_test:bp2')`.execute(db);
+    expect(Number(rows[0]!.b)).toBe(150);
+  });
 });

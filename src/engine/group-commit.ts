@@ -37,6 +37,11 @@ export class GroupCommit<T> {
     return this.queue.length;
   }
 
+  /** True when `submit` would refuse: callers check before changing anything in memory. */
+  get full(): boolean {
+    return this.queue.length >= this.options.maxQueue;
+  }
+
   submit(item: T): Promise<void> {
     if (this.queue.length >= this.options.maxQueue) return Promise.reject(new Backpressure('commit queue full'));
     return new Promise<void>((resolve, reject) => {

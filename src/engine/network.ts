@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/database.ts';
 import type { JobService } from '../modules/jobs/job.service.ts';
-import type { LifecycleService } from '../modules/sims/lifecycle.service.ts';
+import { AUTOMATIC_RETRY_MS, type LifecycleService } from '../modules/sims/lifecycle.service.ts';
+import type { SimService } from '../modules/sims/sim.service.ts';
+import type { AccountService } from '../modules/accounts/account.service.ts';
 import { findSimRows } from '../modules/sims/sim.repository.ts';
 import { CdrService } from '../modules/usage/cdr.service.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -26,9 +28,13 @@ export async function createNetworkSide(d: {
   lifecycle: LifecycleService;
   jobs: JobService;
   gateways: GatewayService;
+  sims: SimService;
+  accounts: AccountService;
 }) {
   const index = new SimIndex(d.db);
   const inFlight = new Set<string>();
+  /** SIMs whose usage-driven transition the network refused, and until when not to ask again. */
+  const refusedUntil = new Map<string, number>();
   const usage = new UsageEngine(
     d.db,
     d.clock,
@@ -38,10 +44,14 @@ export async function createNetworkSide(d: {
     {
       // NOTE: usage-driven transitions run beside the hot path (provisioning can be slow); one at a time per SIM.
       onTransitionNeeded(sim, to, reason) {
-        if (inFlight.has(sim.iccid)) return;
+        if (inFlight.has(sim.iccid) || (refusedUntil.get(sim.iccid) ?? 0) > Date.now()) return;
         inFlight.add(sim.iccid);
         findSimRows(d.db, [sim.iccid], { path: '/', isRoot: true })
           .then((rows) => d.lifecycle.transition(rows, { state: to, reason }, { source: 'network', actor: 'system:usage' }))
+          .then((results) => {
+            if (results.some((r) => !r.ok && r.code !== 'unchanged')) refusedUntil.set(sim.iccid, Date.now() + AUTOMATIC_RETRY_MS);
+            else refusedUntil.delete(sim.iccid);
+          })
           .catch((err: unknown) => d.log.error({ err, iccid: sim.iccid }, 'usage-driven transition failed'))
           .finally(() => inFlight.delete(sim.iccid));
       },
@@ -58,11 +68,17 @@ export async function createNetworkSide(d: {
     d.log,
   );
   d.lifecycle.onStateChanged((e) => {
-    index.refresh(e.iccid).catch((err: unknown) => d.log.error({ err, iccid: e.iccid }, 'could not refresh a SIM in memory'));
+    void refresh(e.iccid);
     // NOTE: a SIM that may no longer be online is cut off at once, beside the request that changed it.
     if (BARRED_STATES.includes(e.to)) {
       void enforcement.disconnectSim({ iccid: e.iccid, accountId: e.accountId }, { source: e.source, actor: 'system:enforcement', reason: `SIM ${e.to}${e.reason ? `: ${e.reason}` : ''}` });
     }
+  });
+  const refresh = (iccid: string) =>
+    index.refresh(iccid).catch((err: unknown) => d.log.error({ err, iccid }, 'could not refresh a SIM in memory'));
+  d.sims.onSimsChanged((iccids) => iccids.forEach((iccid) => void refresh(iccid)));
+  d.accounts.onAccountDeleted(() => {
+    gatewayCache.reload().catch((err: unknown) => d.log.error({ err }, 'could not reload gateways'));
   });
   const loaded = { ...(await usage.start()), gateways: await gatewayCache.reload() };
   d.log.info(loaded, 'usage engine loaded');

@@ -5,7 +5,7 @@ import * as repo from '../modules/usage/ingest.repository.ts';
 import type { SessionRow, SimUsageRow, UsageRow } from '../modules/usage/ingest.repository.ts';
 import type { Clock } from '../shared/clock.ts';
 import { localDate } from '../shared/time-zone.ts';
-import { GroupCommit } from './group-commit.ts';
+import { Backpressure, GroupCommit } from './group-commit.ts';
 import type { HotSim, SimIndex } from './sim-index.ts';
 
 export interface GatewayRef {
@@ -106,6 +106,8 @@ export class UsageEngine {
       return 'gateway_reset';
     }
     if (!input.acctSessionId) return 'no_session_id';
+    // NOTE: refuse before touching memory: a refused packet must leave nothing behind for its retransmission.
+    if (this.commit.full) throw new Backpressure('commit queue full');
     const imsi = input.imsi ?? (input.userName && /^\d{15}$/.test(input.userName) ? input.userName : null);
     const sim = await this.sims.resolve(imsi, input.msisdn);
     if (!sim) return 'unknown_sim';
@@ -184,7 +186,7 @@ export class UsageEngine {
             apn: current.apn,
           }
         : null;
-    await this.commit.submit({
+    const item: CommitItem = {
       usage: usage ? [usage] : [],
       session: { ...current },
       sims: [sim],
@@ -194,6 +196,11 @@ export class UsageEngine {
         if (before) Object.assign(current, before);
         else this.forget(current);
       },
+    };
+    // NOTE: memory changed and the item is submitted in one synchronous step, so a refusal can undo exactly this packet.
+    await this.commit.submit(item).catch((e: unknown) => {
+      if (e instanceof Backpressure) item.undo();
+      throw e;
     });
     this.checkTransitions(sim, input.status === 'start' || bytes > 0);
     return 'recorded';
@@ -205,8 +212,9 @@ export class UsageEngine {
    */
   async ingest(records: ExternalUsage[]): Promise<void> {
     if (records.length === 0) return;
+    while (this.commit.full) await this.commit.drain();
     const now = this.clock.now();
-    const undos = records.map((r) => this.addUsage(r.sim, r.bytesIn + r.bytesOut, now));
+    const undos = records.map((r) => this.addUsage(r.sim, r.bytesIn + r.bytesOut, now, r.endAt));
     const usage = records.map(({ sim, ...r }): UsageRow => ({ accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...r }));
     const sims = [...new Set(records.map((r) => r.sim))];
     await this.commit.submit({ usage, session: null, sims, connection: null, undo: () => undos.reverse().forEach((u) => u()) });
@@ -243,13 +251,16 @@ export class UsageEngine {
     return this.commit.drain();
   }
 
-  private addUsage(sim: HotSim, bytes: number, now: Date): () => void {
+  /** Adds bytes used at `at` (default now) to the SIM's figures for today and this cycle, in its account's time zone. */
+  private addUsage(sim: HotSim, bytes: number, now: Date, at: Date = now): () => void {
     const before = { usageDay: sim.usageDay, usageDayBytes: sim.usageDayBytes, usageCycle: sim.usageCycle, usageCycleBytes: sim.usageCycleBytes, testUsedBytes: sim.testUsedBytes };
     const day = localDate(now, sim.timezone);
     if (sim.usageDay !== day) Object.assign(sim, { usageDay: day, usageDayBytes: 0 });
     if (sim.usageCycle !== day.slice(0, 7)) Object.assign(sim, { usageCycle: day.slice(0, 7), usageCycleBytes: 0 });
-    sim.usageDayBytes += bytes;
-    sim.usageCycleBytes += bytes;
+    // NOTE: usage from an earlier day (a late CDR file) counts in the reports by its own time, not in today's figure.
+    const usedOn = at === now ? day : localDate(at, sim.timezone);
+    if (usedOn === day) sim.usageDayBytes += bytes;
+    if (usedOn.slice(0, 7) === day.slice(0, 7)) sim.usageCycleBytes += bytes;
     if (sim.state === 'test') sim.testUsedBytes += bytes;
     return () => Object.assign(sim, before);
   }

@@ -37,6 +37,7 @@ export class RadiusServer {
   private readonly dropped: Counter;
   private readonly answered: Counter;
   private readonly duplicates: Counter;
+  private readonly outcomes: Counter;
   private readonly latency: Histogram;
 
   constructor(
@@ -51,6 +52,12 @@ export class RadiusServer {
     this.dropped = new Counter({ name: 'meridian_radius_packets_dropped_total', help: 'RADIUS packets dropped without an answer', labelNames: ['reason'], registers });
     this.answered = new Counter({ name: 'meridian_radius_replies_total', help: 'RADIUS replies sent', labelNames: ['code'], registers });
     this.duplicates = new Counter({ name: 'meridian_radius_duplicates_total', help: 'retransmitted RADIUS requests recognised', registers });
+    this.outcomes = new Counter({
+      name: 'meridian_radius_accounting_total',
+      help: 'Accounting-Requests answered, by outcome (recorded, unknown_sim, no_session_id, gateway_reset)',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.latency = new Histogram({
       name: 'meridian_radius_reply_seconds',
       help: 'time from a request to its reply (accounting: including the durable commit)',
@@ -131,7 +138,9 @@ export class RadiusServer {
     this.usage
       .accounting({ id: gateway.id, accountId: gateway.accountId }, toAccountingInput(packet))
       .then(
-        () => {
+        (outcome) => {
+          this.outcomes.inc({ outcome });
+          if (outcome !== 'recorded') this.log.debug({ gateway: gateway.id, outcome }, 'accounting answered without usage');
           const reply = encodeReply(packet, Code.AccountingResponse, [], gateway.secret);
           this.reply(socket, rinfo, key, reply, Code.AccountingResponse);
           this.latency.observe({ port: 'acct' }, (performance.now() - started) / 1000);

@@ -190,7 +190,7 @@ export class LifecycleService {
         moved += results.filter((r) => r.ok && r.code !== 'unchanged').length;
         // NOTE: a SIM the network refused stays in its state and is tried again after a pause, not on every pass.
         const retryAt = new Date(now.getTime() + AUTOMATIC_RETRY_MS);
-        await repo.postponeDue(this.db, results.filter((r) => !r.ok).map((r) => r.iccid), retryAt);
+        await repo.postponeDue(this.db, results.filter((r) => !r.ok).map((r) => r.iccid), from as SimState, retryAt);
         if (due.length < batchSize) break;
       }
     }

@@ -295,9 +295,15 @@ export async function findDueSims(db: Executor, now: Date, states: SimState[], l
 }
 
 /** Moves the due time of SIMs whose automatic transition failed. */
-export async function postponeDue(db: Executor, iccids: string[], until: Date): Promise<void> {
+export async function postponeDue(db: Executor, iccids: string[], state: SimState, until: Date): Promise<void> {
   if (iccids.length === 0) return;
-  await db.updateTable('sims').set({ state_due_at: until }).where('iccid', '=', sql<string>`any(${iccids}::text[])`).execute();
+  // NOTE: only SIMs still in the state whose transition failed: one that moved on keeps its new state's timer.
+  await db
+    .updateTable('sims')
+    .set({ state_due_at: until })
+    .where('iccid', '=', sql<string>`any(${iccids}::text[])`)
+    .where('state', '=', state)
+    .execute();
 }
 
 export async function deleteSim(db: Executor, iccid: string): Promise<void> {

@@ -58,6 +58,8 @@ export function checkLabels(labels: string[]): void {
 }
 
 export class SimService {
+  private readonly changeListeners: ((iccids: string[]) => void)[] = [];
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
@@ -65,6 +67,15 @@ export class SimService {
     private readonly groups: GroupService,
     private readonly lifecycle: LifecycleService,
   ) {}
+
+  /** Called after SIMs change owner or are deleted (the network side refreshes its copy of them). */
+  onSimsChanged(listener: (iccids: string[]) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private notify(iccids: string[]): void {
+    if (iccids.length) for (const listener of this.changeListeners) listener(iccids);
+  }
 
   async getSimRow(principal: Principal, iccid: string): Promise<SimRow> {
     const row = await repo.findSimRow(this.db, iccid, scopeOf(principal));
@@ -154,6 +165,7 @@ export class SimService {
         ),
       );
     });
+    this.notify(changed.filter((o) => o.changes.some((c) => c.field === 'account')).map((o) => o.iccid));
     return outcomes;
   }
 
@@ -173,6 +185,7 @@ export class SimService {
       throw conflict('sim_not_in_inventory', `only SIMs in inventory can be deleted; ${iccid} is ${row.state}: retire it instead`);
     }
     await repo.deleteSim(this.db, iccid);
+    this.notify([iccid]);
   }
 
   /** Changes one SIM's lifecycle state; throws with the reason when it cannot. */

@@ -72,8 +72,9 @@ export async function insertUsage(db: Executor, rows: UsageRow[], now: Date): Pr
       RETURNING iccid, end_at, account_id, bytes_in, bytes_out
     ), hourly AS (
       INSERT INTO usage_hourly (iccid, hour, account_id, bytes_in, bytes_out, records)
-      SELECT iccid, date_trunc('hour', end_at), max(account_id), sum(bytes_in), sum(bytes_out), count(*) FROM inserted
-      GROUP BY iccid, date_trunc('hour', end_at)
+      SELECT iccid, date_trunc('hour', end_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', max(account_id), sum(bytes_in), sum(bytes_out), count(*)
+      FROM inserted
+      GROUP BY iccid, date_trunc('hour', end_at AT TIME ZONE 'UTC')
       ON CONFLICT (iccid, hour) DO UPDATE SET
         bytes_in = usage_hourly.bytes_in + EXCLUDED.bytes_in,
         bytes_out = usage_hourly.bytes_out + EXCLUDED.bytes_out,
