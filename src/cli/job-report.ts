@@ -35,7 +35,10 @@ const FAILED_ROWS_SHOWN = 100;
 export const isFinished = (job: JobDto): boolean => FINISHED.has(job.status);
 
 const kindLabel = (job: JobDto): string => `${job.dryRun ? 'dry-run ' : ''}${job.kind === 'sim_import' ? 'import' : job.kind === 'bulk_change' ? 'bulk change' : job.kind === 'cdr_import' ? 'CDR import' : job.kind}`;
-const unit = (job: JobDto): string => (job.kind === 'sim_import' ? 'rows' : 'SIMs');
+const isImport = (job: JobDto): boolean => job.kind === 'sim_import' || job.kind === 'cdr_import';
+const unit = (job: JobDto): string => (isImport(job) ? 'rows' : 'SIMs');
+/** What a result's subject is: a record id for CDR files, an ICCID otherwise. */
+const subjectHeader = (job: JobDto): string => (job.kind === 'cdr_import' ? 'RECORD' : 'ICCID');
 
 function progressLine(job: JobDto): string {
   const pct = job.total > 0 ? ` (${Math.floor((100 * job.done) / job.total)}%)` : '';
@@ -101,18 +104,18 @@ export function summaryText(job: JobDto): string {
 
 export function failedColumns(job: JobDto): Column<JobResultDto>[] {
   const columns: Column<JobResultDto>[] = [
-    { header: 'ICCID', value: (r) => r.subject },
+    { header: subjectHeader(job), value: (r) => r.subject },
     { header: 'CODE', value: (r) => r.code },
     { header: 'MESSAGE', value: (r) => r.message },
   ];
-  return job.kind === 'sim_import' ? [{ header: 'LINE', value: (r) => r.seq, align: 'right' }, ...columns] : columns;
+  return isImport(job) ? [{ header: 'LINE', value: (r) => r.seq, align: 'right' }, ...columns] : columns;
 }
 
 /** Columns of a job's results, all of them. */
 export function resultColumns(job: JobDto): Column<JobResultDto>[] {
   return [
-    { header: job.kind === 'sim_import' ? 'LINE' : '#', value: (r) => r.seq, align: 'right' },
-    { header: 'ICCID', value: (r) => r.subject },
+    { header: isImport(job) ? 'LINE' : '#', value: (r) => r.seq, align: 'right' },
+    { header: subjectHeader(job), value: (r) => r.subject },
     { header: 'OK', value: (r) => r.ok },
     { header: 'CODE', value: (r) => r.code },
     { header: 'MESSAGE', value: (r) => r.message },

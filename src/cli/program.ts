@@ -26,7 +26,7 @@ export function buildProgram(): Command {
 
   program
     .command('start')
-    .description('run the platform: HTTP API on PORT, database migrations, job runner and lifecycle scheduler')
+    .description('run the platform: database migrations, HTTP API on PORT, RADIUS on RADIUS_AUTH_PORT/RADIUS_ACCT_PORT, job runner and scheduler')
     .action(async () => {
       const c = await config();
       const { startServer, stopOnSignals } = await import('../server.ts');
