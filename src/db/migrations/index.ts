@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as core from './0001-core.ts';
 import * as usage from './0002-usage.ts';
 import * as simListIndexes from './0003-sim-list-indexes.ts';
+import * as simsFillfactor from './0004-sims-fillfactor.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -9,5 +10,6 @@ export const migrationProvider: MigrationProvider = {
     '0001-core': core,
     '0002-usage': usage,
     '0003-sim-list-indexes': simListIndexes,
+    '0004-sims-fillfactor': simsFillfactor,
   }),
 };
