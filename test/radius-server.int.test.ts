@@ -150,4 +150,13 @@ describe.each(testDialects())('RADIUS server on %s', (dialect) => {
     const [change] = (await api('GET', `/sims/${iccid}/changes?field=state`)).body.items;
     expect(change).toMatchObject({ oldValue: 'test', newValue: 'active', source: 'network', reason: 'test allowance of 5000 bytes used up' });
   });
+
+  it('answers every accepted packet when stopping under load, then stops', async () => {
+    const replies = Array.from({ length: 250 }, (_, i) => gw.accounting(acct, 'Start', { sessionId: `stop-${i}`, imsi: imsiFor(1) }));
+    await Promise.race(replies);
+    await server.stop();
+    // A reply sent on a closed socket would fail the run as an unhandled error.
+    const answered = (await Promise.all(replies)).filter((p) => p?.code === Code.AccountingResponse).length;
+    expect(answered).toBeGreaterThan(0);
+  });
 });

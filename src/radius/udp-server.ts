@@ -77,11 +77,13 @@ export class RadiusServer {
     return { authPort: this.auth?.address().port ?? 0, acctPort: this.acct?.address().port ?? 0 };
   }
 
-  /** Stops reading packets and waits until every accepted one is answered. */
+  /** Stops reading packets, waits until every accepted one is answered, then closes the sockets. */
   async stop(): Promise<void> {
     const sockets = [this.auth, this.acct].filter((s): s is Socket => s !== undefined);
-    await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // NOTE: the sockets stay open until in-flight packets are answered: their replies still need them.
+    for (const s of sockets) s.removeAllListeners('message');
     if (this.inFlight > 0) await new Promise<void>((r) => (this.idle = r));
+    await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
   private bind(port: number, onMessage: (msg: Buffer, rinfo: RemoteInfo) => void): Promise<Socket> {
