@@ -1,4 +1,3 @@
-import { parse } from 'csv-parse';
 import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -7,7 +6,8 @@ import type { Principal } from '../accounts/account.ts';
 import { type AccountService, requirePermission } from '../accounts/account.service.ts';
 import { insertChangeRecords } from '../changes/change-record.repository.ts';
 import { findGroupsByName } from '../groups/group.repository.ts';
-import { type Job, type JobContext, JobInterrupted, type JobResult } from '../jobs/job.ts';
+import { type CsvRow, forEachCsvChunk } from '../jobs/csv-chunks.ts';
+import type { Job, JobContext, JobResult } from '../jobs/job.ts';
 import type { JobService } from '../jobs/job.service.ts';
 import { checkHeader, checkImportRow, type ImportedSim } from './sim-import.ts';
 
@@ -57,24 +57,12 @@ export class SimImportService {
     const seen = { iccid: new Set<string>(), imsi: new Set<string>(), msisdn: new Set<string>(), eid: new Set<string>() };
     const summary: ImportSummary = { rows: 0, created: 0, unchanged: 0, failed: 0 };
 
-    const parser = parse(ctx.input, {
-      bom: true,
-      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
-      relax_column_count: true,
-      skip_empty_lines: true,
-      info: true,
-    });
-    let pending: { raw: Record<string, string>; line: number }[] = [];
-    // NOTE: chunk N+1 is checked while chunk N is being written (two chunks in flight at most). Duplicates across
-    // chunks are caught by the in-file sets, so the overlap cannot let a row in twice.
-    let writing: Promise<void> = Promise.resolve();
-    const flush = async () => {
-      if (ctx.stopping()) throw new JobInterrupted();
-      const chunk = pending;
-      pending = [];
+    // NOTE: duplicates across chunks are caught by the in-file sets, so preparing a chunk while the previous one
+    // is written cannot let a row in twice.
+    await forEachCsvChunk(ctx, CHUNK_ROWS, async (chunk) => {
       const { results, write } = await this.importChunk(chunk, { accountId, groups, seen, dryRun: job.dryRun, jobId: job.id, origin });
-      await writing;
-      writing = write().then(async () => {
+      return async () => {
+        await write();
         for (const r of results) {
           summary.rows++;
           if (!r.ok) summary.failed++;
@@ -86,23 +74,15 @@ export class SimImportService {
           results.filter((r) => r.code !== 'created'),
           { done: results.length },
         );
-      });
-      // Keep a failure from going unobserved until the next chunk awaits it.
-      writing.catch(() => undefined);
-    };
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      pending.push({ raw: record, line: info.lines });
-      if (pending.length >= CHUNK_ROWS) await flush();
-    }
-    if (pending.length) await flush();
-    await writing;
+      };
+    });
     await ctx.report([], { done: 0, total: summary.rows });
     return summary;
   }
 
   /** Validates a chunk and looks up what exists; returns the per-row results and the write to do. */
   private async importChunk(
-    rows: { raw: Record<string, string>; line: number }[],
+    rows: CsvRow[],
     c: {
       accountId: string;
       groups: Map<string, { id: string }>;

@@ -1,11 +1,11 @@
-import { parse } from 'csv-parse';
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { ExternalUsage, UsageEngine } from '../../engine/usage-engine.ts';
 import { invalid } from '../../shared/errors.ts';
 import { isRootPath, type Principal } from '../accounts/account.ts';
 import { requirePermission } from '../accounts/account.service.ts';
-import { type Job, type JobContext, JobInterrupted, type JobResult } from '../jobs/job.ts';
+import { type CsvRow, forEachCsvChunk } from '../jobs/csv-chunks.ts';
+import type { Job, JobContext, JobResult } from '../jobs/job.ts';
 import type { JobService } from '../jobs/job.service.ts';
 import { type CdrRecord, checkCdrHeader, checkCdrRow } from './cdr.ts';
 
@@ -42,38 +42,21 @@ export class CdrService {
     const scopePath = String(ctx.job.params.scopePath);
     const summary = { rows: 0, recorded: 0, duplicates: 0, failed: 0, bytes: 0 };
     const seen = new Set<string>();
-    let pending: { raw: Record<string, string>; line: number }[] = [];
-    // NOTE: chunk N+1 is parsed and checked while chunk N is committed (two in flight at most); record ids
-    // repeated across chunks are caught by the in-file set first.
-    let writing: Promise<void> = Promise.resolve();
-    const flush = async () => {
-      if (ctx.stopping()) throw new JobInterrupted();
-      const chunk = pending;
-      pending = [];
+    // NOTE: record ids repeated across chunks are caught by the in-file set, so preparing a chunk while the
+    // previous one commits cannot count a record twice.
+    await forEachCsvChunk(ctx, CHUNK, async (chunk) => {
       const { results, usage } = await this.importChunk(chunk, scopePath, seen, summary);
-      await writing;
       // NOTE: a recorded row needs no result row of its own (it is counted); failed and duplicate rows get one.
-      writing = this.engine.ingest(usage).then(() => ctx.report(results.filter((r) => r.code !== 'recorded'), { done: results.length }));
-      writing.catch(() => undefined);
-    };
-    const parser = parse(ctx.input, {
-      bom: true,
-      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
-      relax_column_count: true,
-      skip_empty_lines: true,
-      info: true,
+      return async () => {
+        await this.engine.ingest(usage);
+        await ctx.report(results.filter((r) => r.code !== 'recorded'), { done: results.length });
+      };
     });
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      pending.push({ raw: record, line: info.lines });
-      if (pending.length >= CHUNK) await flush();
-    }
-    if (pending.length) await flush();
-    await writing;
     return summary;
   }
 
   private async importChunk(
-    rows: { raw: Record<string, string>; line: number }[],
+    rows: CsvRow[],
     scopePath: string,
     seen: Set<string>,
     summary: { rows: number; recorded: number; duplicates: number; failed: number; bytes: number },
