@@ -43,6 +43,7 @@ const envSchema = z.object({
   RADIUS_SESSION_TIMEOUT_INTERIMS: intFrom(3, 1),
   RADIUS_COMMIT_MAX_BATCH: intFrom(2000, 1),
   RADIUS_COMMIT_MAX_QUEUE: intFrom(50000, 1),
+  RADIUS_COMMIT_LANES: intFrom(2, 1),
   DISCONNECT_TIMEOUT_MS: intFrom(1000, 10),
   DISCONNECT_RETRIES: intFrom(3, 0),
   TEST_ALLOWANCE_BYTES: intFrom(30 * 1024 * 1024, 0),
@@ -90,6 +91,8 @@ export interface Config {
     readonly sessionTimeoutSeconds: number;
     readonly commitMaxBatch: number;
     readonly commitMaxQueue: number;
+    /** Group commits in flight at once on PostgreSQL (PGlite has one connection: always 1). */
+    readonly commitLanes: number;
     readonly disconnectTimeoutMs: number;
     readonly disconnectRetries: number;
   };
@@ -152,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sessionTimeoutSeconds: e.RADIUS_INTERIM_INTERVAL_SECONDS * e.RADIUS_SESSION_TIMEOUT_INTERIMS,
       commitMaxBatch: e.RADIUS_COMMIT_MAX_BATCH,
       commitMaxQueue: e.RADIUS_COMMIT_MAX_QUEUE,
+      commitLanes: e.RADIUS_COMMIT_LANES,
       disconnectTimeoutMs: e.DISCONNECT_TIMEOUT_MS,
       disconnectRetries: e.DISCONNECT_RETRIES,
     },

@@ -22,6 +22,7 @@ import { UsageEngine } from './usage-engine.ts';
  */
 export async function createNetworkSide(d: {
   db: Db;
+  dialect: 'postgres' | 'pglite';
   clock: Clock;
   log: Logger;
   config: Config;
@@ -40,7 +41,12 @@ export async function createNetworkSide(d: {
     d.clock,
     index,
     d.log,
-    { maxBatch: d.config.radius.commitMaxBatch, maxQueue: d.config.radius.commitMaxQueue, sessionTimeoutSeconds: d.config.radius.sessionTimeoutSeconds },
+    {
+      maxBatch: d.config.radius.commitMaxBatch,
+      maxQueue: d.config.radius.commitMaxQueue,
+      sessionTimeoutSeconds: d.config.radius.sessionTimeoutSeconds,
+      lanes: d.dialect === 'postgres' ? d.config.radius.commitLanes : 1,
+    },
     {
       // NOTE: usage-driven transitions run beside the hot path (provisioning can be slow); one at a time per SIM.
       onTransitionNeeded(sim, to, reason) {

@@ -44,6 +44,12 @@ export interface UsageEngineSettings {
   maxQueue: number;
   /** A session with no packet for this long is closed (its Stop was lost). */
   sessionTimeoutSeconds: number;
+  /**
+   * Group commits in flight at once (default 1). SIMs are split between them by ICCID, so the packets of one SIM
+   * are always written in order and two commits never touch the same row; use more than one only where the
+   * database has several connections.
+   */
+  lanes?: number;
 }
 
 export interface UsageEngineHooks {
@@ -61,7 +67,7 @@ const STOPPED_KEPT_MS = 3_600_000;
 export class UsageEngine {
   private readonly sessions = new Map<string, SessionRow>();
   private readonly sessionsBySim = new Map<string, Set<string>>();
-  private readonly commit: GroupCommit<CommitItem>;
+  private readonly lanes: GroupCommit<CommitItem>[];
 
   constructor(
     private readonly db: Db,
@@ -71,14 +77,18 @@ export class UsageEngine {
     private readonly settings: UsageEngineSettings,
     private readonly hooks: UsageEngineHooks = {},
   ) {
-    this.commit = new GroupCommit<CommitItem>(
-      (items) => this.write(items),
-      { maxBatch: settings.maxBatch, maxQueue: settings.maxQueue },
-      (items, error) => {
-        this.log.error({ err: error, items: items.length }, 'usage commit failed; in-memory state rolled back, packets left unanswered');
-        for (let i = items.length - 1; i >= 0; i--) items[i]!.undo();
-      },
-      (size, ms) => hooks.onBatch?.(size, ms),
+    this.lanes = Array.from(
+      { length: Math.max(1, settings.lanes ?? 1) },
+      () =>
+        new GroupCommit<CommitItem>(
+          (items) => this.write(items),
+          { maxBatch: settings.maxBatch, maxQueue: Math.ceil(settings.maxQueue / Math.max(1, settings.lanes ?? 1)) },
+          (items, error) => {
+            this.log.error({ err: error, items: items.length }, 'usage commit failed; in-memory state rolled back, packets left unanswered');
+            for (let i = items.length - 1; i >= 0; i--) items[i]!.undo();
+          },
+          (size, ms) => hooks.onBatch?.(size, ms),
+        ),
     );
   }
 
@@ -91,7 +101,16 @@ export class UsageEngine {
   }
 
   get queued(): number {
-    return this.commit.queued;
+    return this.lanes.reduce((n, lane) => n + lane.queued, 0);
+  }
+
+  /** The group commit that writes a SIM's changes. */
+  private laneOf(iccid: string): GroupCommit<CommitItem> {
+    const lanes = this.lanes;
+    if (lanes.length === 1) return lanes[0]!;
+    let h = 0;
+    for (let i = Math.max(0, iccid.length - 4); i < iccid.length; i++) h = (h * 31 + iccid.charCodeAt(i)) | 0;
+    return lanes[(h >>> 0) % lanes.length]!;
   }
 
   /** Open sessions of a SIM (for enforcement). */
@@ -106,11 +125,12 @@ export class UsageEngine {
       return 'gateway_reset';
     }
     if (!input.acctSessionId) return 'no_session_id';
-    // NOTE: refuse before touching memory: a refused packet must leave nothing behind for its retransmission.
-    if (this.commit.full) throw new Backpressure('commit queue full');
     const imsi = input.imsi ?? (input.userName && /^\d{15}$/.test(input.userName) ? input.userName : null);
     const sim = await this.sims.resolve(imsi, input.msisdn);
     if (!sim) return 'unknown_sim';
+    const lane = this.laneOf(sim.iccid);
+    // NOTE: refuse before touching memory: a refused packet must leave nothing behind for its retransmission.
+    if (lane.full) throw new Backpressure('commit queue full');
 
     const id = `${gateway.id}:${input.acctSessionId}`;
     let session = this.sessions.get(id);
@@ -198,7 +218,7 @@ export class UsageEngine {
       },
     };
     // NOTE: memory changed and the item is submitted in one synchronous step, so a refusal can undo exactly this packet.
-    await this.commit.submit(item).catch((e: unknown) => {
+    await lane.submit(item).catch((e: unknown) => {
       if (e instanceof Backpressure) item.undo();
       throw e;
     });
@@ -212,13 +232,24 @@ export class UsageEngine {
    */
   async ingest(records: ExternalUsage[]): Promise<void> {
     if (records.length === 0) return;
-    while (this.commit.full) await this.commit.drain();
+    while (this.lanes.some((lane) => lane.full)) await this.drain();
     const now = this.clock.now();
-    const undos = records.map((r) => this.addUsage(r.sim, r.bytesIn + r.bytesOut, now, r.endAt));
-    const usage = records.map(({ sim, ...r }): UsageRow => ({ accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...r }));
-    const sims = [...new Set(records.map((r) => r.sim))];
-    await this.commit.submit({ usage, session: null, sims, connection: null, undo: () => undos.reverse().forEach((u) => u()) });
-    for (const sim of sims) this.checkTransitions(sim, true);
+    const byLane = new Map<GroupCommit<CommitItem>, ExternalUsage[]>();
+    for (const r of records) {
+      const lane = this.laneOf(r.sim.iccid);
+      const list = byLane.get(lane);
+      if (list) list.push(r);
+      else byLane.set(lane, [r]);
+    }
+    await Promise.all(
+      [...byLane].map(([lane, part]) => {
+        const undos = part.map((r) => this.addUsage(r.sim, r.bytesIn + r.bytesOut, now, r.endAt));
+        const usage = part.map(({ sim, ...r }): UsageRow => ({ accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...r }));
+        const sims = [...new Set(part.map((r) => r.sim))];
+        return lane.submit({ usage, session: null, sims, connection: null, undo: () => undos.reverse().forEach((u) => u()) });
+      }),
+    );
+    for (const sim of new Set(records.map((r) => r.sim))) this.checkTransitions(sim, true);
   }
 
   /** Closes sessions matching `which` (gateway restart, lost Stop). */
@@ -231,7 +262,7 @@ export class UsageEngine {
         Object.assign(s, { status: 'stop', stoppedAt: now, stopCause: cause });
         const sim = this.sims.getByIccid(s.iccid);
         if (!sim) return Promise.resolve();
-        return this.commit.submit({ usage: [], session: { ...s }, sims: [sim], connection: { lastSeenAt: s.lastSeenAt, state: 'stop' }, undo: () => Object.assign(s, before) });
+        return this.laneOf(s.iccid).submit({ usage: [], session: { ...s }, sims: [sim], connection: { lastSeenAt: s.lastSeenAt, state: 'stop' }, undo: () => Object.assign(s, before) });
       }),
     );
     return closing.length;
@@ -247,8 +278,8 @@ export class UsageEngine {
   }
 
   /** Waits until everything accepted is durable. */
-  drain(): Promise<void> {
-    return this.commit.drain();
+  async drain(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.drain()));
   }
 
   /** Adds bytes used at `at` (default now) to the SIM's figures for today and this cycle, in its account's time zone. */
@@ -295,11 +326,7 @@ export class UsageEngine {
         });
       }
     }
-    await this.db.transaction().execute(async (trx) => {
-      await repo.insertUsage(trx, usage, now);
-      await repo.upsertSessions(trx, [...sessions.values()]);
-      await repo.updateSimUsage(trx, [...sims.values()]);
-    });
+    await repo.writeBatch(this.db, { usage, sessions: [...sessions.values()], sims: [...sims.values()] }, now);
   }
 
   private remember(s: SessionRow): void {

@@ -56,18 +56,89 @@ export interface SimUsageRow {
   testUsedBytes: number;
 }
 
-const col = <T, K extends keyof T>(rows: T[], k: K): T[K][] => rows.map((r) => r[k]);
+/** What one group commit writes: new usage records, sessions in their latest state, SIM figures in their latest state. */
+export interface UsageBatch {
+  usage: UsageRow[];
+  /** One row per session id. */
+  sessions: SessionRow[];
+  /** One row per ICCID. */
+  sims: SimUsageRow[];
+}
 
-/** Inserts usage records; ones whose (source, record key) exists already are skipped. Returns the keys inserted. */
-export async function insertUsage(db: Executor, rows: UsageRow[], now: Date): Promise<number> {
-  if (rows.length === 0) return 0;
+const usageJson = (rows: UsageRow[]): string =>
+  JSON.stringify(
+    rows.map((r) => ({
+      account_id: r.accountId,
+      iccid: r.iccid,
+      session_id: r.sessionId,
+      source: r.source,
+      record_key: r.recordKey,
+      start_at: r.startAt,
+      end_at: r.endAt,
+      bytes_in: r.bytesIn,
+      bytes_out: r.bytesOut,
+      mcc_mnc: r.mccMnc,
+      apn: r.apn,
+    })),
+  );
+
+const sessionsJson = (rows: SessionRow[]): string =>
+  JSON.stringify(
+    rows.map((r) => ({
+      id: r.id,
+      account_id: r.accountId,
+      iccid: r.iccid,
+      gateway_id: r.gatewayId,
+      acct_session_id: r.acctSessionId,
+      multi_session_id: r.multiSessionId,
+      imsi: r.imsi,
+      status: r.status,
+      started_at: r.startedAt,
+      last_seen_at: r.lastSeenAt,
+      stopped_at: r.stoppedAt,
+      stop_cause: r.stopCause,
+      bytes_in: r.bytesIn,
+      bytes_out: r.bytesOut,
+      session_seconds: r.sessionSeconds,
+      apn: r.apn,
+      framed_ip: r.framedIp,
+      rat: r.rat,
+      mcc_mnc: r.mccMnc,
+      cell: r.cell,
+      imei: r.imei,
+      nas_ip: r.nasIp,
+      charging_id: r.chargingId,
+    })),
+  );
+
+const simsJson = (rows: SimUsageRow[]): string =>
+  JSON.stringify(
+    rows.map((r) => ({
+      iccid: r.iccid,
+      connection_state: r.connectionState,
+      last_seen_at: r.lastSeenAt,
+      usage_day: r.usageDay,
+      usage_day_bytes: r.usageDayBytes,
+      usage_cycle: r.usageCycle,
+      usage_cycle_bytes: r.usageCycleBytes,
+      test_used_bytes: r.testUsedBytes,
+    })),
+  );
+
+/**
+ * Writes one group commit as a single statement, so it is one round trip and one transaction of its own: usage
+ * records (those whose (source, record key) exists already are skipped) with their hourly roll-up, sessions and SIM
+ * figures. Rows go as three JSON documents, which cost the client far less to build than one array per column.
+ * Returns how many usage records were inserted.
+ */
+export async function writeBatch(db: Executor, batch: UsageBatch, now: Date): Promise<number> {
   const res = await sql<{ n: number }>`
     WITH inserted AS (
       INSERT INTO usage_records (account_id, iccid, session_id, source, record_key, start_at, end_at, bytes_in, bytes_out, mcc_mnc, apn, created_at)
-      SELECT u.*, ${now}::timestamptz FROM unnest(
-        ${col(rows, 'accountId')}::text[], ${col(rows, 'iccid')}::text[], ${col(rows, 'sessionId')}::text[], ${col(rows, 'source')}::text[],
-        ${col(rows, 'recordKey')}::text[], ${col(rows, 'startAt')}::timestamptz[], ${col(rows, 'endAt')}::timestamptz[],
-        ${col(rows, 'bytesIn')}::bigint[], ${col(rows, 'bytesOut')}::bigint[], ${col(rows, 'mccMnc')}::text[], ${col(rows, 'apn')}::text[]) AS u
+      SELECT u.account_id, u.iccid, u.session_id, u.source, u.record_key, u.start_at, u.end_at, u.bytes_in, u.bytes_out, u.mcc_mnc, u.apn,
+        ${now}::timestamptz
+      FROM json_to_recordset(${usageJson(batch.usage)}::json) AS u(account_id text, iccid text, session_id text, source text, record_key text,
+        start_at timestamptz, end_at timestamptz, bytes_in bigint, bytes_out bigint, mcc_mnc text, apn text)
       ON CONFLICT (source, record_key) WHERE record_key IS NOT NULL DO NOTHING
       RETURNING iccid, end_at, account_id, bytes_in, bytes_out
     ), hourly AS (
@@ -79,52 +150,34 @@ export async function insertUsage(db: Executor, rows: UsageRow[], now: Date): Pr
         bytes_in = usage_hourly.bytes_in + EXCLUDED.bytes_in,
         bytes_out = usage_hourly.bytes_out + EXCLUDED.bytes_out,
         records = usage_hourly.records + EXCLUDED.records
+    ), sessions AS (
+      INSERT INTO radius_sessions (id, account_id, iccid, gateway_id, acct_session_id, multi_session_id, imsi, status, started_at,
+        last_seen_at, stopped_at, stop_cause, bytes_in, bytes_out, session_seconds, apn, framed_ip, rat, mcc_mnc, cell, imei, nas_ip, charging_id)
+      SELECT s.id, s.account_id, s.iccid, s.gateway_id, s.acct_session_id, s.multi_session_id, s.imsi, s.status, s.started_at,
+        s.last_seen_at, s.stopped_at, s.stop_cause, s.bytes_in, s.bytes_out, s.session_seconds, s.apn, s.framed_ip, s.rat, s.mcc_mnc,
+        s.cell, s.imei, s.nas_ip, s.charging_id
+      FROM json_to_recordset(${sessionsJson(batch.sessions)}::json) AS s(id text, account_id text, iccid text, gateway_id text,
+        acct_session_id text, multi_session_id text, imsi text, status text, started_at timestamptz, last_seen_at timestamptz,
+        stopped_at timestamptz, stop_cause text, bytes_in bigint, bytes_out bigint, session_seconds int, apn text, framed_ip text,
+        rat text, mcc_mnc text, cell jsonb, imei text, nas_ip text, charging_id text)
+      ON CONFLICT (id) DO UPDATE SET
+        status = EXCLUDED.status, last_seen_at = EXCLUDED.last_seen_at, stopped_at = EXCLUDED.stopped_at, stop_cause = EXCLUDED.stop_cause,
+        bytes_in = greatest(radius_sessions.bytes_in, EXCLUDED.bytes_in), bytes_out = greatest(radius_sessions.bytes_out, EXCLUDED.bytes_out),
+        session_seconds = EXCLUDED.session_seconds, apn = coalesce(EXCLUDED.apn, radius_sessions.apn),
+        framed_ip = coalesce(EXCLUDED.framed_ip, radius_sessions.framed_ip), rat = coalesce(EXCLUDED.rat, radius_sessions.rat),
+        mcc_mnc = coalesce(EXCLUDED.mcc_mnc, radius_sessions.mcc_mnc), cell = coalesce(EXCLUDED.cell, radius_sessions.cell),
+        imei = coalesce(EXCLUDED.imei, radius_sessions.imei)
+    ), figures AS (
+      UPDATE sims SET
+        connection_state = coalesce(m.connection_state, sims.connection_state), last_seen_at = coalesce(m.last_seen_at, sims.last_seen_at),
+        usage_day = m.usage_day, usage_day_bytes = m.usage_day_bytes, usage_cycle = m.usage_cycle, usage_cycle_bytes = m.usage_cycle_bytes,
+        test_used_bytes = m.test_used_bytes
+      FROM json_to_recordset(${simsJson(batch.sims)}::json) AS m(iccid text, connection_state text, last_seen_at timestamptz,
+        usage_day text, usage_day_bytes bigint, usage_cycle text, usage_cycle_bytes bigint, test_used_bytes bigint)
+      WHERE sims.iccid = m.iccid
     )
     SELECT count(*)::int AS n FROM inserted`.execute(db);
   return res.rows[0]?.n ?? 0;
-}
-
-/** Writes sessions (one row per id: the caller passes each session once, in its latest state). */
-export async function upsertSessions(db: Executor, rows: SessionRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await sql`
-    INSERT INTO radius_sessions (id, account_id, iccid, gateway_id, acct_session_id, multi_session_id, imsi, status, started_at,
-      last_seen_at, stopped_at, stop_cause, bytes_in, bytes_out, session_seconds, apn, framed_ip, rat, mcc_mnc, cell, imei, nas_ip, charging_id)
-    SELECT u.id, u.account_id, u.iccid, u.gateway_id, u.acct_session_id, u.multi_session_id, u.imsi, u.status, u.started_at,
-      u.last_seen_at, u.stopped_at, u.stop_cause, u.bytes_in, u.bytes_out, u.session_seconds, u.apn, u.framed_ip, u.rat, u.mcc_mnc,
-      u.cell::jsonb, u.imei, u.nas_ip, u.charging_id
-    FROM unnest(
-      ${col(rows, 'id')}::text[], ${col(rows, 'accountId')}::text[], ${col(rows, 'iccid')}::text[], ${col(rows, 'gatewayId')}::text[],
-      ${col(rows, 'acctSessionId')}::text[], ${col(rows, 'multiSessionId')}::text[], ${col(rows, 'imsi')}::text[], ${col(rows, 'status')}::text[],
-      ${col(rows, 'startedAt')}::timestamptz[], ${col(rows, 'lastSeenAt')}::timestamptz[], ${col(rows, 'stoppedAt')}::timestamptz[],
-      ${col(rows, 'stopCause')}::text[], ${col(rows, 'bytesIn')}::bigint[], ${col(rows, 'bytesOut')}::bigint[], ${col(rows, 'sessionSeconds')}::int[],
-      ${col(rows, 'apn')}::text[], ${col(rows, 'framedIp')}::text[], ${col(rows, 'rat')}::text[], ${col(rows, 'mccMnc')}::text[],
-      ${rows.map((r) => (r.cell ? JSON.stringify(r.cell) : null))}::text[], ${col(rows, 'imei')}::text[], ${col(rows, 'nasIp')}::text[],
-      ${col(rows, 'chargingId')}::text[])
-      AS u(id, account_id, iccid, gateway_id, acct_session_id, multi_session_id, imsi, status, started_at, last_seen_at, stopped_at, stop_cause,
-           bytes_in, bytes_out, session_seconds, apn, framed_ip, rat, mcc_mnc, cell, imei, nas_ip, charging_id)
-    ON CONFLICT (id) DO UPDATE SET
-      status = EXCLUDED.status, last_seen_at = EXCLUDED.last_seen_at, stopped_at = EXCLUDED.stopped_at, stop_cause = EXCLUDED.stop_cause,
-      bytes_in = greatest(radius_sessions.bytes_in, EXCLUDED.bytes_in), bytes_out = greatest(radius_sessions.bytes_out, EXCLUDED.bytes_out),
-      session_seconds = EXCLUDED.session_seconds, apn = coalesce(EXCLUDED.apn, radius_sessions.apn),
-      framed_ip = coalesce(EXCLUDED.framed_ip, radius_sessions.framed_ip), rat = coalesce(EXCLUDED.rat, radius_sessions.rat),
-      mcc_mnc = coalesce(EXCLUDED.mcc_mnc, radius_sessions.mcc_mnc), cell = coalesce(EXCLUDED.cell, radius_sessions.cell),
-      imei = coalesce(EXCLUDED.imei, radius_sessions.imei)`.execute(db);
-}
-
-export async function updateSimUsage(db: Executor, rows: SimUsageRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await sql`
-    UPDATE sims SET
-      connection_state = coalesce(u.connection_state, sims.connection_state), last_seen_at = coalesce(u.last_seen_at, sims.last_seen_at),
-      usage_day = u.usage_day, usage_day_bytes = u.usage_day_bytes, usage_cycle = u.usage_cycle, usage_cycle_bytes = u.usage_cycle_bytes,
-      test_used_bytes = u.test_used_bytes
-    FROM unnest(
-      ${col(rows, 'iccid')}::text[], ${col(rows, 'connectionState')}::text[], ${col(rows, 'lastSeenAt')}::timestamptz[],
-      ${col(rows, 'usageDay')}::text[], ${col(rows, 'usageDayBytes')}::bigint[], ${col(rows, 'usageCycle')}::text[],
-      ${col(rows, 'usageCycleBytes')}::bigint[], ${col(rows, 'testUsedBytes')}::bigint[])
-      AS u(iccid, connection_state, last_seen_at, usage_day, usage_day_bytes, usage_cycle, usage_cycle_bytes, test_used_bytes)
-    WHERE sims.iccid = u.iccid`.execute(db);
 }
 
 /** Sessions that were open (or stopped recently) when the process stopped: the in-memory table starts from them. */
