@@ -20,6 +20,7 @@ import {
   renewTerm,
   termExpiry,
   termStatus,
+  topUpExpiresAt,
 } from './billing-cycle.ts';
 
 const at = (s: string) => new Date(s);
@@ -116,6 +117,15 @@ describe('renewal', () => {
 
   it('reminds the given numbers of days before expiry', () => {
     expect(expiryReminderDates(expiry, [30, 15])).toEqual(['2022-05-31', '2022-06-15']);
+  });
+});
+
+describe('top-up validity', () => {
+  it('ends with the current cycle, or with the Nth month counting the current one', () => {
+    expect(topUpExpiresAt(sh('2026-06-21T10:00:00'))).toEqual(sh('2026-07-01T00:00:00'));
+    expect(topUpExpiresAt(sh('2026-06-30T23:59:59'))).toEqual(sh('2026-07-01T00:00:00'));
+    expect(topUpExpiresAt(sh('2026-06-21T10:00:00'), 6)).toEqual(sh('2026-12-01T00:00:00'));
+    expect(errorOf(() => topUpExpiresAt(sh('2026-06-21T10:00:00'), 0)).code).toBe('invalid_term');
   });
 });
 

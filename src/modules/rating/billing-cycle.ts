@@ -154,6 +154,16 @@ export function expiryReminderDates(expiry: TermExpiry, days: readonly number[])
   });
 }
 
+/**
+ * When a top-up (加油包) bought at `boughtAt` stops being usable: a pack valid 1 month ends with the current cycle (the
+ * usual 加油包, "next month back to zero"); a pack valid N months ends with the Nth month, the current one counting
+ * as the first, like a term.
+ */
+export function topUpExpiresAt(boughtAt: Date, validMonths = 1, timeZone: string = DEFAULT_TIME_ZONE): Date {
+  if (!Number.isSafeInteger(validMonths) || validMonths < 1) throw invalid('invalid_term', `a top-up is valid a whole number of months from 1 (got ${validMonths})`);
+  return startOfLocalMonth(boughtAt, timeZone, validMonths);
+}
+
 // --- proration ---------------------------------------------------------------------------------------------------
 
 /** Days of the cycle from the local day of `at` to the end of its month, that day included, and days in the month. */
