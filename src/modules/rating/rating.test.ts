@@ -71,7 +71,7 @@ describe('rating in plan, top-ups, overage', () => {
   it('takes usage from the included data at no charge', () => {
     const r = rateUsage(rp, openSimBalance(rp.plan), null, usage(10 * MB));
     expect(kinds(r)).toEqual([['included', 10 * MB, 0, null]]);
-    expect(r).toMatchObject({ ratedBytes: 10 * MB, amountMicros: 0, enforcement: 'none', pool: null, percentsCrossed: [] });
+    expect(r).toMatchObject({ ratedBytes: 10 * MB, zoneId: 'EU', amountMicros: 0, enforcement: 'none', pool: null, percentsCrossed: [] });
     expect(r.sim).toMatchObject({ includedRemainingBytes: 90 * MB, cycleBytes: 10 * MB });
   });
 
@@ -135,6 +135,20 @@ describe('rating in plan, top-ups, overage', () => {
   });
 });
 
+describe('zones of overlapping coverage', () => {
+  it('attributes usage to the first of the plan’s coverage zones that covers the network', () => {
+    const overlapping = createZoneIndex([...zones, { id: 'BR', name: 'Belt and Road', countries: ['DE', 'KZ'], networks: [] }]);
+    const p = createRatePlan({ ...plan().plan, id: 'br', coverageZoneIds: ['BR', 'EU'] });
+    const rp = compileRatingPlan(p, overlapping);
+    expect(rp.classify(DE)).toEqual({ coverage: -1, zoneId: 'BR' });
+    expect(rp.classify(FR)).toEqual({ coverage: -1, zoneId: 'EU' });
+    expect(rp.classify('40101')).toEqual({ coverage: -1, zoneId: 'BR' });
+    expect(rp.classify(US)).toEqual({ coverage: -2, zoneId: 'US' });
+    expect(rp.classify(null)).toEqual({ coverage: -1, zoneId: null });
+    expect(rp.classify(DE)).toBe(rp.classify(DE));
+  });
+});
+
 describe('enforcement', () => {
   const blocking = plan({ overage: null });
 
@@ -171,6 +185,7 @@ describe('enforcement', () => {
     const r = rateUsage(blocking, sim, null, usage(2 * MB, { mccMnc: JP }));
     expect(kinds(r)).toEqual([['blocked', 2 * MB, 0, 'out_of_coverage']]);
     expect(r.enforcement).toBe('out_of_coverage');
+    expect(r.zoneId).toBe('JP');
     expect(r.sim.includedRemainingBytes).toBe(100 * MB);
     expect(rateUsage(blocking, sim, null, usage(0, { mccMnc: CN })).enforcement).toBe('out_of_coverage');
     expect(rateUsage(blocking, sim, null, usage(2 * MB, { mccMnc: null })).pieces[0]!.kind).toBe('included');
@@ -187,6 +202,8 @@ describe('out of coverage at a roaming price', () => {
     expect(kinds(us)).toEqual([['roaming', 3 * MB, 3_000_000, 'US']]);
     const jp = rateUsage(rp, us.sim, null, usage(1 * MB, { mccMnc: JP }));
     expect(kinds(jp)).toEqual([['roaming', 1 * MB, 2_000_000, null]]);
+    expect([us.zoneId, jp.zoneId]).toEqual(['US', 'JP']);
+    expect(rateUsage(rp, sim, null, usage(MB, { mccMnc: CN })).zoneId).toBeNull();
     expect(jp.sim).toMatchObject({ roamingBytes: [1 * MB, 3 * MB], roamingMicros: 5_000_000, includedRemainingBytes: 100 * MB, cycleBytes: 4 * MB });
     expect(jp.enforcement).toBe('none');
   });

@@ -13,7 +13,7 @@
  */
 import { mulDivHalfUp } from './money.ts';
 import { MB, type RatePlan } from './rate-plan.ts';
-import type { ZoneIndex } from './zones.ts';
+import { ZONE_INDEX_CACHE_LIMIT, type ZoneIndex } from './zones.ts';
 
 /** Extra data bought on top of the plan (加油包). */
 export interface TopUp {
@@ -88,6 +88,8 @@ export interface RatingResult {
   /** The delta after the rating increment: the sum of the pieces' bytes. */
   ratedBytes: number;
   pieces: RatedPiece[];
+  /** The zone the usage is attributed to (see `NetworkClass.zoneId`). */
+  zoneId: string | null;
   /** Sum of the pieces' charges. */
   amountMicros: number;
   sim: SimBalance;
@@ -102,47 +104,59 @@ export interface RatingResult {
   poolExhausted: boolean;
 }
 
-const COVERED = -1;
-const BLOCKED = -2;
+/** `NetworkClass.coverage` of a network in the plan's coverage. */
+export const COVERED = -1;
+/** `NetworkClass.coverage` of a network outside coverage on a plan that blocks it. */
+export const BLOCKED = -2;
 
-/** A plan version prepared for rating: coverage answers cached per serving network. */
+/** How a plan version treats a serving network. */
+export interface NetworkClass {
+  /** `COVERED`, `BLOCKED`, or the index of the roaming price (in `RatingPlan.roamingPricePerMbMicros`). */
+  coverage: number;
+  /**
+   * The zone usage there is attributed to (for bill lines per zone): the first of the plan's coverage zones covering
+   * the network, else its roaming zone, else the first catalogue zone covering it; null when none does.
+   */
+  zoneId: string | null;
+}
+
+/** A plan version prepared for rating: answers per serving network cached. */
 export interface RatingPlan {
   readonly plan: RatePlan;
-  /** `COVERED` (-1), `BLOCKED` (-2), or the index of the roaming price in `SimBalance.roamingBytes`. */
-  coverageOf(mccMnc: string | null): number;
+  /** Null (no serving network reported) is in coverage. */
+  classify(mccMnc: string | null): NetworkClass;
   readonly roamingPricePerMbMicros: readonly number[];
   readonly roamingZoneIds: readonly (string | null)[];
 }
 
-export const COVERAGE = { covered: COVERED, blocked: BLOCKED } as const;
+const UNREPORTED: NetworkClass = Object.freeze({ coverage: COVERED, zoneId: null });
 
 /** Prepares a validated plan version for rating against a zone catalogue. */
 export function compileRatingPlan(plan: RatePlan, zones: ZoneIndex): RatingPlan {
-  const coverage = new Set(plan.coverageZoneIds);
   const ooc = plan.outOfCoverage;
   const roamingPricePerMbMicros = ooc.kind === 'rate' ? [ooc.pricePerMbMicros, ...ooc.zoneRates.map((r) => r.pricePerMbMicros)] : [];
   const roamingZoneIds = ooc.kind === 'rate' ? [null, ...ooc.zoneRates.map((r) => r.zoneId)] : [];
-  const cache = new Map<string, number>();
-  const classify = (mccMnc: string): number => {
+  const cache = new Map<string, NetworkClass>();
+  const compute = (mccMnc: string): NetworkClass => {
     const covering = zones.covering(mccMnc);
-    for (const z of covering) if (coverage.has(z.id)) return COVERED;
-    if (ooc.kind === 'block') return BLOCKED;
-    for (let i = 0; i < ooc.zoneRates.length; i++) {
-      const id = ooc.zoneRates[i]!.zoneId;
-      for (const z of covering) if (z.id === id) return i + 1;
-    }
-    return 0;
+    const has = (id: string) => covering.some((z) => z.id === id);
+    const home = plan.coverageZoneIds.find(has);
+    if (home !== undefined) return { coverage: COVERED, zoneId: home };
+    const anyZone = covering[0]?.id ?? null;
+    if (ooc.kind === 'block') return { coverage: BLOCKED, zoneId: anyZone };
+    const index = ooc.zoneRates.findIndex((r) => has(r.zoneId));
+    return index < 0 ? { coverage: 0, zoneId: anyZone } : { coverage: index + 1, zoneId: ooc.zoneRates[index]!.zoneId };
   };
   return {
     plan,
     roamingPricePerMbMicros,
     roamingZoneIds,
-    coverageOf(mccMnc) {
-      if (mccMnc === null) return COVERED;
+    classify(mccMnc) {
+      if (mccMnc === null) return UNREPORTED;
       let c = cache.get(mccMnc);
       if (c === undefined) {
-        c = classify(mccMnc);
-        if (cache.size < 10_000) cache.set(mccMnc, c);
+        c = compute(mccMnc);
+        if (cache.size < ZONE_INDEX_CACHE_LIMIT) cache.set(mccMnc, c);
       }
       return c;
     },
@@ -229,7 +243,7 @@ export function enforcementOf(rp: RatingPlan, sim: SimBalance, pool: PoolBalance
     const included = plan.sharing === 'pooled' ? (pool?.remainingBytes ?? 0) : sim.includedRemainingBytes;
     if (included === 0 && liveTopUpBytes(sim.topUps, usage.atMs) === 0) return 'quota';
   }
-  return rp.coverageOf(usage.mccMnc) === BLOCKED ? 'out_of_coverage' : 'none';
+  return rp.classify(usage.mccMnc).coverage === BLOCKED ? 'out_of_coverage' : 'none';
 }
 
 function checkCount(value: number, what: string): void {
@@ -273,7 +287,8 @@ export function rateUsage(rp: RatingPlan, sim: SimBalance, pool: PoolBalance | n
   let roamingBytes = sim.roamingBytes;
   let roamingMicros = sim.roamingMicros;
 
-  const coverage = rp.coverageOf(usage.mccMnc);
+  const network = rp.classify(usage.mccMnc);
+  const coverage = network.coverage;
   if (left > 0 && coverage === BLOCKED) {
     pieces.push({ kind: 'blocked', bytes: left, amountMicros: 0, ref: 'out_of_coverage' });
     left = 0;
@@ -366,6 +381,7 @@ export function rateUsage(rp: RatingPlan, sim: SimBalance, pool: PoolBalance | n
   return {
     ratedBytes,
     pieces,
+    zoneId: network.zoneId,
     amountMicros,
     sim: next,
     pool: pooled ? poolAfter : null,
