@@ -234,16 +234,22 @@ function percentsCrossed(percents: readonly number[], size: number, usedBefore: 
   return out ?? NO_PERCENTS;
 }
 
-/** What the engine must do for a SIM in this state on this network (see `Enforcement`). */
-export function enforcementOf(rp: RatingPlan, sim: SimBalance, pool: PoolBalance | null, usage: Pick<UsageDelta, 'mccMnc' | 'atMs' | 'inTestPeriod'>): Enforcement {
-  if (usage.inTestPeriod && sim.testRemainingBytes > 0) return 'none';
-  const plan = rp.plan;
+function enforcementFor(plan: RatePlan, sim: SimBalance, pool: PoolBalance | null, atMs: number, inTestPeriod: boolean, coverage: number): Enforcement {
+  if (inTestPeriod && sim.testRemainingBytes > 0) return 'none';
   if (plan.cutoffBytes !== null && sim.cycleBytes >= plan.cutoffBytes) return 'cutoff';
   if (plan.overage === null) {
     const included = plan.sharing === 'pooled' ? (pool?.remainingBytes ?? 0) : sim.includedRemainingBytes;
-    if (included === 0 && liveTopUpBytes(sim.topUps, usage.atMs) === 0) return 'quota';
+    if (included === 0 && liveTopUpBytes(sim.topUps, atMs) === 0) return 'quota';
   }
-  return rp.classify(usage.mccMnc).coverage === BLOCKED ? 'out_of_coverage' : 'none';
+  return coverage === BLOCKED ? 'out_of_coverage' : 'none';
+}
+
+/**
+ * What the engine must do for a SIM in this state on this network (see `Enforcement`): also after a top-up or a
+ * new cycle, to tell whether a SIM suspended for `quota` may resume (it may when this is not `quota` or `cutoff`).
+ */
+export function enforcementOf(rp: RatingPlan, sim: SimBalance, pool: PoolBalance | null, usage: Pick<UsageDelta, 'mccMnc' | 'atMs' | 'inTestPeriod'>): Enforcement {
+  return enforcementFor(rp.plan, sim, pool, usage.atMs, usage.inTestPeriod, rp.classify(usage.mccMnc).coverage);
 }
 
 function checkCount(value: number, what: string): void {
@@ -385,7 +391,7 @@ export function rateUsage(rp: RatingPlan, sim: SimBalance, pool: PoolBalance | n
     amountMicros,
     sim: next,
     pool: pooled ? poolAfter : null,
-    enforcement: enforcementOf(rp, next, poolAfter, usage),
+    enforcement: enforcementFor(plan, next, poolAfter, usage.atMs, usage.inTestPeriod, coverage),
     percentsCrossed: crossed,
     testEnded,
     poolExhausted,
