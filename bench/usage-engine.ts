@@ -73,7 +73,7 @@ const packet = (serial: number, phase: number, round: number): AccountingInput =
 async function runEngine(store: OpenDatabase): Promise<{ perSecond: number; batches: number; meanBatch: number }> {
   let batches = 0;
   let batched = 0;
-  const engine = new UsageEngine(store.db, systemClock, new SimIndex(store.db), pino({ level: 'silent' }), { maxBatch: 2000, maxQueue: 50_000, sessionTimeoutSeconds: 1800, lanes: store.dialect === 'postgres' ? LANES : 1 }, {
+  const engine = new UsageEngine(store.db, systemClock, new SimIndex(store.db), pino({ level: 'silent' }), { maxBatch: 2000, maxQueue: 50_000, sessionTimeoutSeconds: 1800, lanes: store.dialect === 'postgres' ? LANES : 1, run: store.run }, {
     onBatch: (size) => {
       batches++;
       batched += size;

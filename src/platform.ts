@@ -80,7 +80,7 @@ export async function createPlatform(
   const gateways = new GatewayService(db, clock);
   const sessions = new SessionService(db, sims, groups);
   const usageReports = new UsageReportService(db, clock, accounts, groups, sims);
-  const network = await createNetworkSide({ db, dialect: database.dialect, clock, log, config, lifecycle, jobs, gateways, sims, accounts });
+  const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts });
   const { usage, cdr } = network;
   const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports };
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
-import { createRegistry } from './http/metrics.ts';
+import { createRegistry, registerUsageMetrics } from './http/metrics.ts';
 import { RadiusServer } from './radius/udp-server.ts';
 import { bootstrapOperator } from './modules/accounts/bootstrap.ts';
 import { createPlatform, type Platform } from './platform.ts';
@@ -36,6 +36,7 @@ export async function startServer(config: Config, options: { clock?: Clock; prin
   }
   let ready = false;
   const registry = createRegistry();
+  registerUsageMetrics(registry, services.usage);
   const app = await buildApp(services, { logger: log, isReady: () => ready, registry });
   const radius = config.radius.enabled ? new RadiusServer(platform.network.gatewayCache, services.usage, log, registry, config.radius) : undefined;
   await platform.startWorkers();

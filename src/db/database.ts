@@ -238,3 +238,10 @@ export interface Database {
 export type Db = Kysely<Database>;
 /** Either the database or an open transaction: repositories accept both. */
 export type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Runs one SQL statement with positional parameters ($1, $2 …) and returns its rows. On PostgreSQL the statement
+ * is prepared under its name once per connection, so a statement run thousands of times a second is not parsed and
+ * planned each time.
+ */
+export type StatementRunner = (statement: { name: string; text: string; values: unknown[] }) => Promise<Record<string, unknown>[]>;

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { type Driver, Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import { CompiledQuery, type Driver, Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
-import type { Database, Db } from './database.ts';
+import type { Database, Db, StatementRunner } from './database.ts';
 import { migrationProvider } from './migrations/index.ts';
 import { SerializedDriver } from './serialized-driver.ts';
 
@@ -25,6 +25,8 @@ export interface DatabaseOptions {
 export interface OpenDatabase {
   db: Db;
   dialect: 'postgres' | 'pglite';
+  /** Runs hot statements: named (prepared once per connection) on PostgreSQL; through `db` on PGlite. */
+  run: StatementRunner;
   close(): Promise<void>;
 }
 
@@ -43,13 +45,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
       },
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    const run: StatementRunner = async ({ name, text, values }) => (await pool.query<Record<string, unknown>>({ name, text, values })).rows;
+    return { db, dialect: 'postgres', run, close: () => db.destroy() };
   }
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
   const pglite = await PGlite.create(options.dataDir, { parsers: { [INT8]: parseInt8 } });
   const db = new Kysely<Database>({ dialect: new SerializedPGliteDialect({ pglite }) });
-  return { db, dialect: 'pglite', close: () => db.destroy() };
+  return { db, dialect: 'pglite', run: runThrough(db), close: () => db.destroy() };
 }
+
+/** A statement runner over Kysely (no named statements): PGlite's one connection is taken in turn with every other query. */
+export const runThrough =
+  (db: Db): StatementRunner =>
+  async ({ text, values }) =>
+    (await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, values))).rows;
 
 /** Applies every pending migration; throws with the failing migration's error. */
 export async function migrateToLatest(db: Db): Promise<string[]> {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
-import type { Db } from '../db/database.ts';
+import type { Db, StatementRunner } from '../db/database.ts';
 import type { JobService } from '../modules/jobs/job.service.ts';
 import { AUTOMATIC_RETRY_MS, type LifecycleService } from '../modules/sims/lifecycle.service.ts';
 import type { SimService } from '../modules/sims/sim.service.ts';
@@ -23,6 +23,7 @@ import { UsageEngine } from './usage-engine.ts';
 export async function createNetworkSide(d: {
   db: Db;
   dialect: 'postgres' | 'pglite';
+  run: StatementRunner;
   clock: Clock;
   log: Logger;
   config: Config;
@@ -46,6 +47,7 @@ export async function createNetworkSide(d: {
       maxQueue: d.config.radius.commitMaxQueue,
       sessionTimeoutSeconds: d.config.radius.sessionTimeoutSeconds,
       lanes: d.dialect === 'postgres' ? d.config.radius.commitLanes : 1,
+      run: d.run,
     },
     {
       // NOTE: usage-driven transitions run beside the hot path (provisioning can be slow); one at a time per SIM.

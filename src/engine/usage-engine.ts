@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Db } from '../db/database.ts';
+import type { Db, StatementRunner } from '../db/database.ts';
+import { runThrough } from '../db/open-database.ts';
 import { type AccountingInput, nextConnectionState, usageDelta } from '../modules/usage/accounting.ts';
 import * as repo from '../modules/usage/ingest.repository.ts';
 import type { SessionRow, SimUsageRow, UsageRow } from '../modules/usage/ingest.repository.ts';
@@ -50,6 +51,8 @@ export interface UsageEngineSettings {
    * database has several connections.
    */
   lanes?: number;
+  /** Runs the commit statement (named on PostgreSQL); default: through `db`. */
+  run?: StatementRunner;
 }
 
 export interface UsageEngineHooks {
@@ -68,6 +71,8 @@ export class UsageEngine {
   private readonly sessions = new Map<string, SessionRow>();
   private readonly sessionsBySim = new Map<string, Set<string>>();
   private readonly lanes: GroupCommit<CommitItem>[];
+  private readonly run: StatementRunner;
+  private readonly commitListeners: ((size: number, ms: number) => void)[] = [];
 
   constructor(
     private readonly db: Db,
@@ -77,6 +82,7 @@ export class UsageEngine {
     private readonly settings: UsageEngineSettings,
     private readonly hooks: UsageEngineHooks = {},
   ) {
+    this.run = settings.run ?? runThrough(db);
     this.lanes = Array.from(
       { length: Math.max(1, settings.lanes ?? 1) },
       () =>
@@ -87,7 +93,10 @@ export class UsageEngine {
             this.log.error({ err: error, items: items.length }, 'usage commit failed; in-memory state rolled back, packets left unanswered');
             for (let i = items.length - 1; i >= 0; i--) items[i]!.undo();
           },
-          (size, ms) => hooks.onBatch?.(size, ms),
+          (size, ms) => {
+            hooks.onBatch?.(size, ms);
+            for (const listener of this.commitListeners) listener(size, ms);
+          },
         ),
     );
   }
@@ -98,6 +107,11 @@ export class UsageEngine {
     const rows = await repo.loadRecentSessions(this.db, new Date(this.clock.now().getTime() - STOPPED_KEPT_MS));
     for (const s of rows) this.remember(s);
     return { sims, sessions: rows.length };
+  }
+
+  /** Calls `listener` after each group commit with its number of items and how long it took. */
+  onCommit(listener: (size: number, ms: number) => void): void {
+    this.commitListeners.push(listener);
   }
 
   get queued(): number {
@@ -326,7 +340,7 @@ export class UsageEngine {
         });
       }
     }
-    await repo.writeBatch(this.db, { usage, sessions: [...sessions.values()], sims: [...sims.values()] }, now);
+    await repo.writeBatch(this.run, { usage, sessions: [...sessions.values()], sims: [...sims.values()] }, now);
   }
 
   private remember(s: SessionRow): void {

@@ -33,3 +33,19 @@ export function registerHttpMetrics(app: FastifyInstance, m: ReturnType<typeof c
     m.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 }
+
+/** Group commits of the usage engine: how long each took and how many items it held. */
+export function registerUsageMetrics(registry: Registry, usage: { onCommit(listener: (size: number, ms: number) => void): void }): void {
+  const registers = [registry];
+  const seconds = new Histogram({
+    name: 'meridian_usage_commit_seconds',
+    help: 'time to write one group commit of the usage engine (accounting packets and CDR rows wait for it)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers,
+  });
+  const items = new Counter({ name: 'meridian_usage_commit_items_total', help: 'items (accounting packets, CDR chunks) written by group commits', registers });
+  usage.onCommit((size, ms) => {
+    seconds.observe(ms / 1000);
+    items.inc(size);
+  });
+}

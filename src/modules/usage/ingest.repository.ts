@@ -1,5 +1,5 @@
-import { type Selectable, sql } from 'kysely';
-import type { Executor, RadiusSessionTable } from '../../db/database.ts';
+import type { Selectable } from 'kysely';
+import type { Executor, RadiusSessionTable, StatementRunner } from '../../db/database.ts';
 import type { ConnectionState } from './accounting.ts';
 
 /** One rated-later usage delta to store. */
@@ -125,19 +125,12 @@ const simsJson = (rows: SimUsageRow[]): string =>
     })),
   );
 
-/**
- * Writes one group commit as a single statement, so it is one round trip and one transaction of its own: usage
- * records (those whose (source, record key) exists already are skipped) with their hourly roll-up, sessions and SIM
- * figures. Rows go as three JSON documents, which cost the client far less to build than one array per column.
- * Returns how many usage records were inserted.
- */
-export async function writeBatch(db: Executor, batch: UsageBatch, now: Date): Promise<number> {
-  const res = await sql<{ n: number }>`
+const WRITE_BATCH = `
     WITH inserted AS (
       INSERT INTO usage_records (account_id, iccid, session_id, source, record_key, start_at, end_at, bytes_in, bytes_out, mcc_mnc, apn, created_at)
       SELECT u.account_id, u.iccid, u.session_id, u.source, u.record_key, u.start_at, u.end_at, u.bytes_in, u.bytes_out, u.mcc_mnc, u.apn,
-        ${now}::timestamptz
-      FROM json_to_recordset(${usageJson(batch.usage)}::json) AS u(account_id text, iccid text, session_id text, source text, record_key text,
+        $4::timestamptz
+      FROM json_to_recordset($1::json) AS u(account_id text, iccid text, session_id text, source text, record_key text,
         start_at timestamptz, end_at timestamptz, bytes_in bigint, bytes_out bigint, mcc_mnc text, apn text)
       ON CONFLICT (source, record_key) WHERE record_key IS NOT NULL DO NOTHING
       RETURNING iccid, end_at, account_id, bytes_in, bytes_out
@@ -156,7 +149,7 @@ export async function writeBatch(db: Executor, batch: UsageBatch, now: Date): Pr
       SELECT s.id, s.account_id, s.iccid, s.gateway_id, s.acct_session_id, s.multi_session_id, s.imsi, s.status, s.started_at,
         s.last_seen_at, s.stopped_at, s.stop_cause, s.bytes_in, s.bytes_out, s.session_seconds, s.apn, s.framed_ip, s.rat, s.mcc_mnc,
         s.cell, s.imei, s.nas_ip, s.charging_id
-      FROM json_to_recordset(${sessionsJson(batch.sessions)}::json) AS s(id text, account_id text, iccid text, gateway_id text,
+      FROM json_to_recordset($2::json) AS s(id text, account_id text, iccid text, gateway_id text,
         acct_session_id text, multi_session_id text, imsi text, status text, started_at timestamptz, last_seen_at timestamptz,
         stopped_at timestamptz, stop_cause text, bytes_in bigint, bytes_out bigint, session_seconds int, apn text, framed_ip text,
         rat text, mcc_mnc text, cell jsonb, imei text, nas_ip text, charging_id text)
@@ -172,12 +165,22 @@ export async function writeBatch(db: Executor, batch: UsageBatch, now: Date): Pr
         connection_state = coalesce(m.connection_state, sims.connection_state), last_seen_at = coalesce(m.last_seen_at, sims.last_seen_at),
         usage_day = m.usage_day, usage_day_bytes = m.usage_day_bytes, usage_cycle = m.usage_cycle, usage_cycle_bytes = m.usage_cycle_bytes,
         test_used_bytes = m.test_used_bytes
-      FROM json_to_recordset(${simsJson(batch.sims)}::json) AS m(iccid text, connection_state text, last_seen_at timestamptz,
+      FROM json_to_recordset($3::json) AS m(iccid text, connection_state text, last_seen_at timestamptz,
         usage_day text, usage_day_bytes bigint, usage_cycle text, usage_cycle_bytes bigint, test_used_bytes bigint)
       WHERE sims.iccid = m.iccid
     )
-    SELECT count(*)::int AS n FROM inserted`.execute(db);
-  return res.rows[0]?.n ?? 0;
+    SELECT count(*)::int AS n FROM inserted`;
+
+/**
+ * Writes one group commit as a single statement, so it is one round trip and one transaction of its own: usage
+ * records (those whose (source, record key) exists already are skipped) with their hourly roll-up, sessions and SIM
+ * figures. Rows go as three JSON documents, which cost the client far less to build than one array per column.
+ * The statement is named, so PostgreSQL parses and plans it once per connection instead of once per commit.
+ * Returns how many usage records were inserted.
+ */
+export async function writeBatch(run: StatementRunner, batch: UsageBatch, now: Date): Promise<number> {
+  const rows = await run({ name: 'usage_write_batch', text: WRITE_BATCH, values: [usageJson(batch.usage), sessionsJson(batch.sessions), simsJson(batch.sims), now] });
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** Sessions that were open (or stopped recently) when the process stopped: the in-memory table starts from them. */
