@@ -49,7 +49,7 @@ describe.each(testDialects())('usage engine on %s', (dialect) => {
 
   beforeAll(async () => {
     t = await startTestPlatform(dialect, {}, { onDisk: true });
-    await t.api('POST', '/api/v1/sims/imports', simCsv(1, 5));
+    await t.api('POST', '/api/v1/sims/imports', simCsv(1, 6));
     await t.drainJobs();
     engine = newEngine();
     await engine.start();
@@ -70,6 +70,21 @@ describe.each(testDialects())('usage engine on %s', (dialect) => {
     const { rows } = await sql<{ status: string; bytes_in: number; stop_cause: string }>`SELECT status, bytes_in, stop_cause FROM radius_sessions WHERE id = 'gw_test:s1'`.execute(t.platform.services.db);
     expect(rows[0]).toMatchObject({ status: 'stop', stop_cause: 'user-request' });
     expect(Number(rows[0]!.bytes_in)).toBe(2 ** 32 + 10);
+  });
+
+  it('writes a handover (new cell, RAT, serving network) to the session row and keeps it when later packets carry none', async () => {
+    const row = async () =>
+      (await sql<{ rat: string; mcc_mnc: string; cell: Record<string, unknown>; bytes_in: number; status: string }>`
+        SELECT rat, mcc_mnc, cell, bytes_in, status FROM radius_sessions WHERE id = 'gw_test:ho'`.execute(t.platform.services.db)).rows[0]!;
+    const ho = { acctSessionId: 'ho', imsi: imsiFor(6) };
+    await engine.accounting(gateway, packet({ ...ho, status: 'start' }));
+    await engine.accounting(gateway, packet({ ...ho, bytesIn: 100, rat: '5G', mccMnc: '46001', cell: { tac: 7, nci: 99 } }));
+    expect(await row()).toMatchObject({ rat: '5G', mcc_mnc: '46001', cell: { tac: 7, nci: 99 }, status: 'alive' });
+    await engine.accounting(gateway, packet({ ...ho, bytesIn: 300, rat: null, mccMnc: null, cell: null }));
+    expect(await row()).toMatchObject({ rat: '5G', mcc_mnc: '46001', cell: { tac: 7, nci: 99 } });
+    expect(Number((await row()).bytes_in)).toBe(300);
+    await engine.accounting(gateway, packet({ ...ho, bytesIn: 400, rat: '5G', cell: { tac: 7, nci: 100 } }));
+    expect((await row()).cell).toEqual({ tac: 7, nci: 100 });
   });
 
   it('finds the SIM by any IMSI or by MSISDN, and reports unknown SIMs', async () => {

@@ -33,6 +33,10 @@ export interface ExternalUsage {
 interface CommitItem {
   usage: UsageRow[];
   session: SessionRow | null;
+  /** True when the session was created by this packet, so its row may not be in the database yet. */
+  sessionNew?: boolean;
+  /** True when the packet changed the session's network attributes (IP, RAT, serving network, cell, IMEI). */
+  attributesChanged?: boolean;
   /** SIMs whose usage figures changed (written from their current values in memory). */
   sims: HotSim[];
   /** The connection state the packet leaves its SIM in (RADIUS only). */
@@ -180,6 +184,7 @@ export class UsageEngine {
       nasIp: null,
       chargingId: null,
     };
+    const attributesChanged = !before || attributesDiffer(before, input);
     const { delta, next } = usageDelta(current, input);
     const previousSeen = current.lastSeenAt;
     const status = nextConnectionState(before ? before.status : null, input.status);
@@ -223,6 +228,8 @@ export class UsageEngine {
     const item: CommitItem = {
       usage: usage ? [usage] : [],
       session: { ...current },
+      sessionNew: !before,
+      attributesChanged,
       sims: [sim],
       connection: { lastSeenAt: now, state: status },
       undo: () => {
@@ -323,9 +330,15 @@ export class UsageEngine {
     const usage = items.flatMap((i) => i.usage);
     // NOTE: a session or SIM touched several times in one batch is written once, in its latest state.
     const sessions = new Map<string, SessionRow>();
+    const created = new Set<string>();
+    const changed = new Set<string>();
     const sims = new Map<string, SimUsageRow>();
     for (const i of items) {
-      if (i.session) sessions.set(i.session.id, i.session);
+      if (i.session) {
+        sessions.set(i.session.id, i.session);
+        if (i.sessionNew) created.add(i.session.id);
+        if (i.attributesChanged) changed.add(i.session.id);
+      }
       for (const sim of i.sims) {
         const prev = sims.get(sim.iccid);
         sims.set(sim.iccid, {
@@ -340,7 +353,14 @@ export class UsageEngine {
         });
       }
     }
-    await repo.writeBatch(this.run, { usage, sessions: [...sessions.values()], sims: [...sims.values()] }, now);
+    // NOTE: a session whose row exists gets the narrow update of what packets change; a new one the whole row.
+    const newSessions: SessionRow[] = [];
+    const seenSessions: { row: SessionRow; attributes: boolean }[] = [];
+    for (const s of sessions.values()) {
+      if (created.has(s.id)) newSessions.push(s);
+      else seenSessions.push({ row: s, attributes: changed.has(s.id) });
+    }
+    await repo.writeBatch(this.run, { usage, newSessions, seenSessions, sims: [...sims.values()] }, now);
   }
 
   private remember(s: SessionRow): void {
@@ -356,4 +376,21 @@ export class UsageEngine {
     set?.delete(s.id);
     if (set?.size === 0) this.sessionsBySim.delete(s.iccid);
   }
+}
+
+const sameCell = (a: Record<string, unknown> | null, b: Record<string, unknown>): boolean => {
+  if (!a) return false;
+  const keys = Object.keys(b);
+  return keys.length === Object.keys(a).length && keys.every((k) => a[k] === b[k]);
+};
+
+/** Whether a packet brings network attributes other than the session's (a handover, a new address). */
+function attributesDiffer(s: SessionRow, input: AccountingInput): boolean {
+  return (
+    (input.framedIp !== null && input.framedIp !== s.framedIp) ||
+    (input.rat !== null && input.rat !== s.rat) ||
+    (input.mccMnc !== null && input.mccMnc !== s.mccMnc) ||
+    (input.imei !== null && input.imei !== s.imei) ||
+    (input.cell !== null && !sameCell(s.cell, input.cell))
+  );
 }

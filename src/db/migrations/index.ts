@@ -3,6 +3,7 @@ import * as core from './0001-core.ts';
 import * as usage from './0002-usage.ts';
 import * as simListIndexes from './0003-sim-list-indexes.ts';
 import * as simsFillfactor from './0004-sims-fillfactor.ts';
+import * as usageHourlyFillfactor from './0005-usage-hourly-fillfactor.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -11,5 +12,6 @@ export const migrationProvider: MigrationProvider = {
     '0002-usage': usage,
     '0003-sim-list-indexes': simListIndexes,
     '0004-sims-fillfactor': simsFillfactor,
+    '0005-usage-hourly-fillfactor': usageHourlyFillfactor,
   }),
 };

@@ -59,11 +59,19 @@ export interface SimUsageRow {
 /** What one group commit writes: new usage records, sessions in their latest state, SIM figures in their latest state. */
 export interface UsageBatch {
   usage: UsageRow[];
-  /** One row per session id. */
-  sessions: SessionRow[];
+  /** Sessions whose row may not exist yet (written whole); one row per session id. */
+  newSessions: SessionRow[];
+  /**
+   * Sessions whose row exists: only what packets change is written, the network attributes only where `attributes`
+   * says they changed. One row per session id, none in `newSessions`.
+   */
+  seenSessions: { row: SessionRow; attributes: boolean }[];
   /** One row per ICCID. */
   sims: SimUsageRow[];
 }
+
+/** Times travel as milliseconds since the epoch: PostgreSQL reads a number far faster than a timestamp text. */
+const ms = (d: Date | null): number | null => (d ? d.getTime() : null);
 
 const usageJson = (rows: UsageRow[]): string =>
   JSON.stringify(
@@ -73,8 +81,8 @@ const usageJson = (rows: UsageRow[]): string =>
       session_id: r.sessionId,
       source: r.source,
       record_key: r.recordKey,
-      start_at: r.startAt,
-      end_at: r.endAt,
+      start_at: r.startAt.getTime(),
+      end_at: r.endAt.getTime(),
       bytes_in: r.bytesIn,
       bytes_out: r.bytesOut,
       mcc_mnc: r.mccMnc,
@@ -93,9 +101,9 @@ const sessionsJson = (rows: SessionRow[]): string =>
       multi_session_id: r.multiSessionId,
       imsi: r.imsi,
       status: r.status,
-      started_at: r.startedAt,
-      last_seen_at: r.lastSeenAt,
-      stopped_at: r.stoppedAt,
+      started_at: r.startedAt.getTime(),
+      last_seen_at: ms(r.lastSeenAt),
+      stopped_at: ms(r.stoppedAt),
       stop_cause: r.stopCause,
       bytes_in: r.bytesIn,
       bytes_out: r.bytesOut,
@@ -111,12 +119,27 @@ const sessionsJson = (rows: SessionRow[]): string =>
     })),
   );
 
+const seenSessionsJson = (rows: UsageBatch['seenSessions']): string =>
+  JSON.stringify(
+    rows.map(({ row: r, attributes }) => ({
+      id: r.id,
+      status: r.status,
+      last_seen_at: ms(r.lastSeenAt),
+      stopped_at: ms(r.stoppedAt),
+      stop_cause: r.stopCause,
+      bytes_in: r.bytesIn,
+      bytes_out: r.bytesOut,
+      session_seconds: r.sessionSeconds,
+      ...(attributes ? { framed_ip: r.framedIp, rat: r.rat, mcc_mnc: r.mccMnc, cell: r.cell, imei: r.imei } : {}),
+    })),
+  );
+
 const simsJson = (rows: SimUsageRow[]): string =>
   JSON.stringify(
     rows.map((r) => ({
       iccid: r.iccid,
       connection_state: r.connectionState,
-      last_seen_at: r.lastSeenAt,
+      last_seen_at: ms(r.lastSeenAt),
       usage_day: r.usageDay,
       usage_day_bytes: r.usageDayBytes,
       usage_cycle: r.usageCycle,
@@ -128,10 +151,10 @@ const simsJson = (rows: SimUsageRow[]): string =>
 const WRITE_BATCH = `
     WITH inserted AS (
       INSERT INTO usage_records (account_id, iccid, session_id, source, record_key, start_at, end_at, bytes_in, bytes_out, mcc_mnc, apn, created_at)
-      SELECT u.account_id, u.iccid, u.session_id, u.source, u.record_key, u.start_at, u.end_at, u.bytes_in, u.bytes_out, u.mcc_mnc, u.apn,
+      SELECT u.account_id, u.iccid, u.session_id, u.source, u.record_key, to_timestamp(u.start_at / 1000), to_timestamp(u.end_at / 1000), u.bytes_in, u.bytes_out, u.mcc_mnc, u.apn,
         $4::timestamptz
       FROM json_to_recordset($1::json) AS u(account_id text, iccid text, session_id text, source text, record_key text,
-        start_at timestamptz, end_at timestamptz, bytes_in bigint, bytes_out bigint, mcc_mnc text, apn text)
+        start_at float8, end_at float8, bytes_in bigint, bytes_out bigint, mcc_mnc text, apn text)
       ON CONFLICT (source, record_key) WHERE record_key IS NOT NULL DO NOTHING
       RETURNING iccid, end_at, account_id, bytes_in, bytes_out
     ), hourly AS (
@@ -146,12 +169,12 @@ const WRITE_BATCH = `
     ), sessions AS (
       INSERT INTO radius_sessions (id, account_id, iccid, gateway_id, acct_session_id, multi_session_id, imsi, status, started_at,
         last_seen_at, stopped_at, stop_cause, bytes_in, bytes_out, session_seconds, apn, framed_ip, rat, mcc_mnc, cell, imei, nas_ip, charging_id)
-      SELECT s.id, s.account_id, s.iccid, s.gateway_id, s.acct_session_id, s.multi_session_id, s.imsi, s.status, s.started_at,
-        s.last_seen_at, s.stopped_at, s.stop_cause, s.bytes_in, s.bytes_out, s.session_seconds, s.apn, s.framed_ip, s.rat, s.mcc_mnc,
+      SELECT s.id, s.account_id, s.iccid, s.gateway_id, s.acct_session_id, s.multi_session_id, s.imsi, s.status, to_timestamp(s.started_at / 1000),
+        to_timestamp(s.last_seen_at / 1000), to_timestamp(s.stopped_at / 1000), s.stop_cause, s.bytes_in, s.bytes_out, s.session_seconds, s.apn, s.framed_ip, s.rat, s.mcc_mnc,
         s.cell, s.imei, s.nas_ip, s.charging_id
       FROM json_to_recordset($2::json) AS s(id text, account_id text, iccid text, gateway_id text,
-        acct_session_id text, multi_session_id text, imsi text, status text, started_at timestamptz, last_seen_at timestamptz,
-        stopped_at timestamptz, stop_cause text, bytes_in bigint, bytes_out bigint, session_seconds int, apn text, framed_ip text,
+        acct_session_id text, multi_session_id text, imsi text, status text, started_at float8, last_seen_at float8,
+        stopped_at float8, stop_cause text, bytes_in bigint, bytes_out bigint, session_seconds int, apn text, framed_ip text,
         rat text, mcc_mnc text, cell jsonb, imei text, nas_ip text, charging_id text)
       ON CONFLICT (id) DO UPDATE SET
         status = EXCLUDED.status, last_seen_at = EXCLUDED.last_seen_at, stopped_at = EXCLUDED.stopped_at, stop_cause = EXCLUDED.stop_cause,
@@ -160,12 +183,21 @@ const WRITE_BATCH = `
         framed_ip = coalesce(EXCLUDED.framed_ip, radius_sessions.framed_ip), rat = coalesce(EXCLUDED.rat, radius_sessions.rat),
         mcc_mnc = coalesce(EXCLUDED.mcc_mnc, radius_sessions.mcc_mnc), cell = coalesce(EXCLUDED.cell, radius_sessions.cell),
         imei = coalesce(EXCLUDED.imei, radius_sessions.imei)
+    ), seen AS (
+      UPDATE radius_sessions r SET
+        status = s.status, last_seen_at = to_timestamp(s.last_seen_at / 1000), stopped_at = to_timestamp(s.stopped_at / 1000), stop_cause = s.stop_cause,
+        bytes_in = greatest(r.bytes_in, s.bytes_in), bytes_out = greatest(r.bytes_out, s.bytes_out), session_seconds = s.session_seconds,
+        framed_ip = coalesce(s.framed_ip, r.framed_ip), rat = coalesce(s.rat, r.rat), mcc_mnc = coalesce(s.mcc_mnc, r.mcc_mnc),
+        cell = coalesce(s.cell, r.cell), imei = coalesce(s.imei, r.imei)
+      FROM json_to_recordset($5::json) AS s(id text, status text, last_seen_at float8, stopped_at float8, stop_cause text,
+        bytes_in bigint, bytes_out bigint, session_seconds int, framed_ip text, rat text, mcc_mnc text, cell jsonb, imei text)
+      WHERE r.id = s.id
     ), figures AS (
       UPDATE sims SET
-        connection_state = coalesce(m.connection_state, sims.connection_state), last_seen_at = coalesce(m.last_seen_at, sims.last_seen_at),
+        connection_state = coalesce(m.connection_state, sims.connection_state), last_seen_at = coalesce(to_timestamp(m.last_seen_at / 1000), sims.last_seen_at),
         usage_day = m.usage_day, usage_day_bytes = m.usage_day_bytes, usage_cycle = m.usage_cycle, usage_cycle_bytes = m.usage_cycle_bytes,
         test_used_bytes = m.test_used_bytes
-      FROM json_to_recordset($3::json) AS m(iccid text, connection_state text, last_seen_at timestamptz,
+      FROM json_to_recordset($3::json) AS m(iccid text, connection_state text, last_seen_at float8,
         usage_day text, usage_day_bytes bigint, usage_cycle text, usage_cycle_bytes bigint, test_used_bytes bigint)
       WHERE sims.iccid = m.iccid
     )
@@ -173,13 +205,14 @@ const WRITE_BATCH = `
 
 /**
  * Writes one group commit as a single statement, so it is one round trip and one transaction of its own: usage
- * records (those whose (source, record key) exists already are skipped) with their hourly roll-up, sessions and SIM
- * figures. Rows go as three JSON documents, which cost the client far less to build than one array per column.
+ * records (those whose (source, record key) exists already are skipped) with their hourly roll-up, sessions (new ones
+ * whole, known ones by a narrow update) and SIM figures.
+ * Rows go as JSON documents, which cost the client far less to build than one array per column.
  * The statement is named, so PostgreSQL parses and plans it once per connection instead of once per commit.
  * Returns how many usage records were inserted.
  */
 export async function writeBatch(run: StatementRunner, batch: UsageBatch, now: Date): Promise<number> {
-  const rows = await run({ name: 'usage_write_batch', text: WRITE_BATCH, values: [usageJson(batch.usage), sessionsJson(batch.sessions), simsJson(batch.sims), now] });
+  const rows = await run({ name: 'usage_write_batch', text: WRITE_BATCH, values: [usageJson(batch.usage), sessionsJson(batch.newSessions), simsJson(batch.sims), now, seenSessionsJson(batch.seenSessions)] });
   return Number(rows[0]?.n ?? 0);
 }
 
