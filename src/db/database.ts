@@ -82,6 +82,8 @@ export interface SimTable {
   usage_cycle_bytes: Generated<number>;
   test_allowance_bytes: number | null;
   test_used_bytes: Generated<number>;
+  /** The rate plan (套餐) the SIM is rated with; null: its usage is counted, not rated. */
+  plan_id: string | null;
   state_changed_at: Timestamp;
   created_at: CreatedAt;
   updated_at: Timestamp;
@@ -205,6 +207,52 @@ export interface UsageRecordTable {
   mcc_mnc: string | null;
   apn: string | null;
   created_at: Timestamp;
+  /** Plan the record was rated with (null: not rated), the charge, the zone and the rated pieces. */
+  plan_id: string | null;
+  charge_micros: Generated<number>;
+  zone_id: string | null;
+  pieces: Json<{ kind: string; bytes: number; amountMicros: number; ref: string | null }[] | null>;
+}
+
+export interface ZoneTable {
+  id: string;
+  account_id: string;
+  name: string;
+  countries: string[];
+  networks: string[];
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** One version of a rate plan; `definition` holds the plan's terms (see modules/rating/rate-plan.ts). */
+export interface RatePlanTable {
+  id: string;
+  version: number;
+  account_id: string;
+  name: string;
+  effective_from: Timestamp;
+  definition: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+}
+
+/** A SIM's balances in its current cycle, as the usage engine last committed them. */
+export interface SimBalanceTable {
+  iccid: string;
+  account_id: string;
+  cycle: string;
+  plan_id: string;
+  balance: Json<Record<string, unknown>>;
+  updated_at: Timestamp;
+}
+
+/** The shared data of a pooled plan for one account and cycle. */
+export interface PoolBalanceTable {
+  account_id: string;
+  plan_id: string;
+  cycle: string;
+  size_bytes: number;
+  remaining_bytes: number;
+  updated_at: Timestamp;
 }
 
 export interface UsageHourlyTable {
@@ -233,6 +281,10 @@ export interface Database {
   radius_sessions: RadiusSessionTable;
   usage_records: UsageRecordTable;
   usage_hourly: UsageHourlyTable;
+  zones: ZoneTable;
+  rate_plans: RatePlanTable;
+  sim_balances: SimBalanceTable;
+  pool_balances: PoolBalanceTable;
 }
 
 export type Db = Kysely<Database>;

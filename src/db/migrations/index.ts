@@ -4,6 +4,7 @@ import * as usage from './0002-usage.ts';
 import * as simListIndexes from './0003-sim-list-indexes.ts';
 import * as simsFillfactor from './0004-sims-fillfactor.ts';
 import * as usageHourlyFillfactor from './0005-usage-hourly-fillfactor.ts';
+import * as rating from './0006-rating.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -13,5 +14,6 @@ export const migrationProvider: MigrationProvider = {
     '0003-sim-list-indexes': simListIndexes,
     '0004-sims-fillfactor': simsFillfactor,
     '0005-usage-hourly-fillfactor': usageHourlyFillfactor,
+    '0006-rating': rating,
   }),
 };
