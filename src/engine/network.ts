@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { Db, StatementRunner } from '../db/database.ts';
 import type { JobService } from '../modules/jobs/job.service.ts';
-import { AUTOMATIC_RETRY_MS, type LifecycleService } from '../modules/sims/lifecycle.service.ts';
+import { AUTOMATIC_RETRY_MS, type LifecycleService, type TransitionInput } from '../modules/sims/lifecycle.service.ts';
 import type { SimService } from '../modules/sims/sim.service.ts';
 import type { AccountService } from '../modules/accounts/account.service.ts';
 import { findSimRows } from '../modules/sims/sim.repository.ts';
@@ -13,8 +13,10 @@ import { DynamicAuthorizationClient } from '../radius/disconnect-client.ts';
 import { RadiusDisconnectSender } from '../radius/mapping.ts';
 import { BARRED_STATES, Enforcement } from './enforcement.ts';
 import { GatewayCache } from './gateway-directory.ts';
-import { SimIndex } from './sim-index.ts';
+import { type HotSim, SimIndex } from './sim-index.ts';
 import { UsageEngine } from './usage-engine.ts';
+
+const BLOCKED_RETRY_MS = 30_000;
 
 /**
  * The network side of the platform: the in-memory SIM index, the usage engine and the CDR importer, wired to
@@ -37,6 +39,21 @@ export async function createNetworkSide(d: {
   const inFlight = new Set<string>();
   /** SIMs whose usage-driven transition the network refused, and until when not to ask again. */
   const refusedUntil = new Map<string, number>();
+  /** When a SIM was last disconnected for using a network its plan blocks. */
+  const blockedAt = new Map<string, number>();
+  // NOTE: usage-driven transitions run beside the hot path (provisioning can be slow); one at a time per SIM.
+  const transition = (sim: HotSim, input: TransitionInput, actor: string): void => {
+    if (inFlight.has(sim.iccid) || (refusedUntil.get(sim.iccid) ?? 0) > Date.now()) return;
+    inFlight.add(sim.iccid);
+    findSimRows(d.db, [sim.iccid], { path: '/', isRoot: true })
+      .then((rows) => d.lifecycle.transition(rows, input, { source: 'network', actor }))
+      .then((results) => {
+        if (results.some((r) => !r.ok && r.code !== 'unchanged')) refusedUntil.set(sim.iccid, Date.now() + AUTOMATIC_RETRY_MS);
+        else refusedUntil.delete(sim.iccid);
+      })
+      .catch((err: unknown) => d.log.error({ err, iccid: sim.iccid }, 'usage-driven transition failed'))
+      .finally(() => inFlight.delete(sim.iccid));
+  };
   const usage = new UsageEngine(
     d.db,
     d.clock,
@@ -50,18 +67,13 @@ export async function createNetworkSide(d: {
       run: d.run,
     },
     {
-      // NOTE: usage-driven transitions run beside the hot path (provisioning can be slow); one at a time per SIM.
-      onTransitionNeeded(sim, to, reason) {
-        if (inFlight.has(sim.iccid) || (refusedUntil.get(sim.iccid) ?? 0) > Date.now()) return;
-        inFlight.add(sim.iccid);
-        findSimRows(d.db, [sim.iccid], { path: '/', isRoot: true })
-          .then((rows) => d.lifecycle.transition(rows, { state: to, reason }, { source: 'network', actor: 'system:usage' }))
-          .then((results) => {
-            if (results.some((r) => !r.ok && r.code !== 'unchanged')) refusedUntil.set(sim.iccid, Date.now() + AUTOMATIC_RETRY_MS);
-            else refusedUntil.delete(sim.iccid);
-          })
-          .catch((err: unknown) => d.log.error({ err, iccid: sim.iccid }, 'usage-driven transition failed'))
-          .finally(() => inFlight.delete(sim.iccid));
+      onTransitionNeeded: (sim, to, reason) => transition(sim, { state: to, reason }, 'system:usage'),
+      onEnforcement(sim, kind, detail) {
+        if (kind !== 'out_of_coverage') return transition(sim, { state: 'suspended', suspendReason: 'quota', reason: detail }, 'system:rating');
+        // NOTE: every packet from a network the plan blocks asks again; one disconnect per SIM and half minute.
+        if ((blockedAt.get(sim.iccid) ?? 0) > Date.now() - BLOCKED_RETRY_MS) return;
+        blockedAt.set(sim.iccid, Date.now());
+        void enforcement.disconnectSim({ iccid: sim.iccid, accountId: sim.accountId }, { source: 'network', actor: 'system:rating', reason: detail });
       },
     },
   );
@@ -84,7 +96,10 @@ export async function createNetworkSide(d: {
   });
   const refresh = (iccid: string) =>
     index.refresh(iccid).catch((err: unknown) => d.log.error({ err, iccid }, 'could not refresh a SIM in memory'));
-  d.sims.onSimsChanged((iccids) => iccids.forEach((iccid) => void refresh(iccid)));
+  d.sims.onSimsChanged((iccids) => {
+    usage.rating.simsChanged();
+    iccids.forEach((iccid) => void refresh(iccid));
+  });
   d.accounts.onAccountDeleted(() => {
     gatewayCache.reload().catch((err: unknown) => d.log.error({ err }, 'could not reload gateways'));
   });

@@ -17,6 +17,8 @@ export interface HotSim {
   usageDayBytes: number;
   usageCycle: string | null;
   usageCycleBytes: number;
+  /** The rate plan the SIM's usage is rated with, if any. */
+  planId: string | null;
 }
 
 interface Row {
@@ -33,6 +35,7 @@ interface Row {
   usage_day_bytes: number;
   usage_cycle: string | null;
   usage_cycle_bytes: number;
+  plan_id: string | null;
 }
 
 const toHot = (r: Row): HotSim => ({
@@ -49,6 +52,7 @@ const toHot = (r: Row): HotSim => ({
   usageDayBytes: Number(r.usage_day_bytes),
   usageCycle: r.usage_cycle,
   usageCycleBytes: Number(r.usage_cycle_bytes),
+  planId: r.plan_id,
 });
 
 const PAGE = 50_000;
@@ -80,6 +84,11 @@ export class SimIndex {
 
   get size(): number {
     return this.byIccid.size;
+  }
+
+  /** Every SIM in memory. */
+  all(): IterableIterator<HotSim> {
+    return this.byIccid.values();
   }
 
   getByIccid(iccid: string): HotSim | undefined {
@@ -143,6 +152,7 @@ export class SimIndex {
       msisdn: fresh.msisdn,
       imsis: fresh.imsis,
       testAllowanceBytes: fresh.testAllowanceBytes,
+      planId: fresh.planId,
       testUsedBytes: stateChanged ? fresh.testUsedBytes : Math.max(fresh.testUsedBytes, old.testUsedBytes),
     });
     this.put(old);
@@ -165,7 +175,8 @@ export class SimIndex {
     const { rows } = await sql<Row>`
       SELECT s.iccid, s.account_id, a.timezone, s.state, s.suspend_reason, s.msisdn,
              coalesce((SELECT array_agg(p.imsi ORDER BY p.position) FROM sim_profiles p WHERE p.iccid = s.iccid), '{}') AS imsis,
-             s.test_allowance_bytes, s.test_used_bytes, s.usage_day, s.usage_day_bytes, s.usage_cycle, s.usage_cycle_bytes
+             s.test_allowance_bytes, s.test_used_bytes, s.usage_day, s.usage_day_bytes, s.usage_cycle, s.usage_cycle_bytes,
+             s.plan_id
       FROM sims s JOIN accounts a ON a.id = s.account_id
       WHERE ${condition}
       ORDER BY s.iccid

@@ -6,7 +6,9 @@ import * as repo from '../modules/usage/ingest.repository.ts';
 import type { SessionRow, SimUsageRow, UsageRow } from '../modules/usage/ingest.repository.ts';
 import type { Clock } from '../shared/clock.ts';
 import { localDate } from '../shared/time-zone.ts';
+import type { Enforcement as RatingEnforcement } from '../modules/rating/rating.ts';
 import { Backpressure, GroupCommit } from './group-commit.ts';
+import { type Rated, RatingBook } from './rating-book.ts';
 import type { HotSim, SimIndex } from './sim-index.ts';
 
 export interface GatewayRef {
@@ -41,6 +43,9 @@ interface CommitItem {
   sims: HotSim[];
   /** The connection state the packet leaves its SIM in (RADIUS only). */
   connection: { lastSeenAt: Date; state: SessionRow['status'] } | null;
+  /** Balances changed by rating: SIMs (by ICCID) and pools (by key) whose current balance the commit writes. */
+  balances?: string[];
+  pools?: string[];
   undo: () => void;
 }
 
@@ -62,6 +67,11 @@ export interface UsageEngineSettings {
 export interface UsageEngineHooks {
   /** A SIM whose usage asks for an automatic transition (silent → active on first session, test allowance used up). */
   onTransitionNeeded?(sim: HotSim, to: 'active', reason: string): void;
+  /**
+   * Rating asks for enforcement once the usage is durable: `quota` or `cutoff` (suspend the SIM with reason quota
+   * and disconnect it), `out_of_coverage` (disconnect its session: the plan blocks that network).
+   */
+  onEnforcement?(sim: HotSim, enforcement: Exclude<RatingEnforcement, 'none'>, detail: string): void;
   onBatch?(size: number, ms: number): void;
 }
 
@@ -77,6 +87,8 @@ export class UsageEngine {
   private readonly lanes: GroupCommit<CommitItem>[];
   private readonly run: StatementRunner;
   private readonly commitListeners: ((size: number, ms: number) => void)[] = [];
+  /** Plans, zones and the balances of the current cycle. */
+  readonly rating: RatingBook;
 
   constructor(
     private readonly db: Db,
@@ -87,6 +99,7 @@ export class UsageEngine {
     private readonly hooks: UsageEngineHooks = {},
   ) {
     this.run = settings.run ?? runThrough(db);
+    this.rating = new RatingBook(db, () => sims.all());
     this.lanes = Array.from(
       { length: Math.max(1, settings.lanes ?? 1) },
       () =>
@@ -108,6 +121,7 @@ export class UsageEngine {
   /** Loads SIMs and the sessions that were open at the last stop. */
   async start(): Promise<{ sims: number; sessions: number }> {
     const sims = await this.sims.load();
+    await this.rating.load();
     const rows = await repo.loadRecentSessions(this.db, new Date(this.clock.now().getTime() - STOPPED_KEPT_MS));
     for (const s of rows) this.remember(s);
     return { sims, sessions: rows.length };
@@ -122,12 +136,16 @@ export class UsageEngine {
     return this.lanes.reduce((n, lane) => n + lane.queued, 0);
   }
 
-  /** The group commit that writes a SIM's changes. */
-  private laneOf(iccid: string): GroupCommit<CommitItem> {
+  /**
+   * The group commit that writes a SIM's changes: chosen by ICCID, or by account for a SIM on a pooled plan, so that
+   * one pool's balance is always written by one commit at a time, in order.
+   */
+  private laneOf(sim: HotSim, at: Date): GroupCommit<CommitItem> {
     const lanes = this.lanes;
     if (lanes.length === 1) return lanes[0]!;
+    const key = sim.planId && this.rating.planOf(sim, at)?.sharing === 'pooled' ? sim.accountId : sim.iccid;
     let h = 0;
-    for (let i = Math.max(0, iccid.length - 4); i < iccid.length; i++) h = (h * 31 + iccid.charCodeAt(i)) | 0;
+    for (let i = Math.max(0, key.length - 6); i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
     return lanes[(h >>> 0) % lanes.length]!;
   }
 
@@ -146,7 +164,7 @@ export class UsageEngine {
     const imsi = input.imsi ?? (input.userName && /^\d{15}$/.test(input.userName) ? input.userName : null);
     const sim = await this.sims.resolve(imsi, input.msisdn);
     if (!sim) return 'unknown_sim';
-    const lane = this.laneOf(sim.iccid);
+    const lane = this.laneOf(sim, this.clock.now());
     // NOTE: refuse before touching memory: a refused packet must leave nothing behind for its retransmission.
     if (lane.full) throw new Backpressure('commit queue full');
 
@@ -209,6 +227,7 @@ export class UsageEngine {
 
     const bytes = delta.bytesIn + delta.bytesOut;
     const undoSim = this.addUsage(sim, bytes, now);
+    const rated = bytes > 0 ? this.rating.rate(sim, bytes, before ? before.bytesIn + before.bytesOut : 0, current.mccMnc, now) : undefined;
     const usage: UsageRow | null =
       bytes > 0
         ? {
@@ -223,16 +242,19 @@ export class UsageEngine {
             bytesOut: delta.bytesOut,
             mccMnc: current.mccMnc,
             apn: current.apn,
+            ...ratingOf(rated),
           }
         : null;
     const item: CommitItem = {
       usage: usage ? [usage] : [],
+      ...(rated ? { balances: [sim.iccid], pools: rated.poolKey ? [rated.poolKey] : [] } : {}),
       session: { ...current },
       sessionNew: !before,
       attributesChanged,
       sims: [sim],
       connection: { lastSeenAt: now, state: status },
       undo: () => {
+        if (rated) this.rating.undo(sim, rated);
         undoSim();
         if (before) Object.assign(current, before);
         else this.forget(current);
@@ -244,6 +266,7 @@ export class UsageEngine {
       throw e;
     });
     this.checkTransitions(sim, input.status === 'start' || bytes > 0);
+    if (rated) this.enforce(sim, rated);
     return 'recorded';
   }
 
@@ -257,20 +280,34 @@ export class UsageEngine {
     const now = this.clock.now();
     const byLane = new Map<GroupCommit<CommitItem>, ExternalUsage[]>();
     for (const r of records) {
-      const lane = this.laneOf(r.sim.iccid);
+      const lane = this.laneOf(r.sim, r.endAt);
       const list = byLane.get(lane);
       if (list) list.push(r);
       else byLane.set(lane, [r]);
     }
+    const enforcements: [HotSim, Rated][] = [];
     await Promise.all(
       [...byLane].map(([lane, part]) => {
-        const undos = part.map((r) => this.addUsage(r.sim, r.bytesIn + r.bytesOut, now, r.endAt));
-        const usage = part.map(({ sim, ...r }): UsageRow => ({ accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...r }));
+        const undos: (() => void)[] = [];
+        const balances = new Set<string>();
+        const pools = new Set<string>();
+        const usage = part.map(({ sim, ...r }): UsageRow => {
+          const undoSim = this.addUsage(sim, r.bytesIn + r.bytesOut, now, r.endAt);
+          const rated = this.rating.rate(sim, r.bytesIn + r.bytesOut, 0, r.mccMnc, r.endAt);
+          undos.push(rated ? () => (this.rating.undo(sim, rated), undoSim()) : undoSim);
+          if (rated) {
+            balances.add(sim.iccid);
+            if (rated.poolKey) pools.add(rated.poolKey);
+            if (rated.result.enforcement !== 'none') enforcements.push([sim, rated]);
+          }
+          return { accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...r, ...ratingOf(rated) };
+        });
         const sims = [...new Set(part.map((r) => r.sim))];
-        return lane.submit({ usage, session: null, sims, connection: null, undo: () => undos.reverse().forEach((u) => u()) });
+        return lane.submit({ usage, session: null, sims, connection: null, balances: [...balances], pools: [...pools], undo: () => undos.reverse().forEach((u) => u()) });
       }),
     );
     for (const sim of new Set(records.map((r) => r.sim))) this.checkTransitions(sim, true);
+    for (const [sim, rated] of enforcements) this.enforce(sim, rated);
   }
 
   /** Closes sessions matching `which` (gateway restart, lost Stop). */
@@ -283,7 +320,7 @@ export class UsageEngine {
         Object.assign(s, { status: 'stop', stoppedAt: now, stopCause: cause });
         const sim = this.sims.getByIccid(s.iccid);
         if (!sim) return Promise.resolve();
-        return this.laneOf(s.iccid).submit({ usage: [], session: { ...s }, sims: [sim], connection: { lastSeenAt: s.lastSeenAt, state: 'stop' }, undo: () => Object.assign(s, before) });
+        return this.laneOf(sim, now).submit({ usage: [], session: { ...s }, sims: [sim], connection: { lastSeenAt: s.lastSeenAt, state: 'stop' }, undo: () => Object.assign(s, before) });
       }),
     );
     return closing.length;
@@ -317,6 +354,19 @@ export class UsageEngine {
     return () => Object.assign(sim, before);
   }
 
+  /** Hands a rating outcome that needs action to the hook, once per SIM state (a suspended SIM is not asked again). */
+  private enforce(sim: HotSim, rated: Rated): void {
+    const e = rated.result.enforcement;
+    if (e === 'none' || !this.hooks.onEnforcement) return;
+    if (e === 'out_of_coverage') return this.hooks.onEnforcement(sim, e, `plan ${rated.plan.id} does not cover the serving network`);
+    if (sim.state !== 'active' && sim.state !== 'test') return;
+    const detail =
+      e === 'cutoff'
+        ? `cut-off threshold of ${rated.plan.cutoffBytes} bytes reached in ${rated.cycle} (plan ${rated.plan.id})`
+        : `included data and top-ups of plan ${rated.plan.id} used up in ${rated.cycle}`;
+    this.hooks.onEnforcement(sim, e, detail);
+  }
+
   private checkTransitions(sim: HotSim, used: boolean): void {
     if (!used || !this.hooks.onTransitionNeeded) return;
     if (sim.state === 'silent') this.hooks.onTransitionNeeded(sim, 'active', 'first network attach ended the silent period');
@@ -333,7 +383,11 @@ export class UsageEngine {
     const created = new Set<string>();
     const changed = new Set<string>();
     const sims = new Map<string, SimUsageRow>();
+    const balances = new Set<string>();
+    const pools = new Set<string>();
     for (const i of items) {
+      for (const b of i.balances ?? []) balances.add(b);
+      for (const p of i.pools ?? []) pools.add(p);
       if (i.session) {
         sessions.set(i.session.id, i.session);
         if (i.sessionNew) created.add(i.session.id);
@@ -360,7 +414,8 @@ export class UsageEngine {
       if (created.has(s.id)) newSessions.push(s);
       else seenSessions.push({ row: s, attributes: changed.has(s.id) });
     }
-    await repo.writeBatch(this.run, { usage, newSessions, seenSessions, sims: [...sims.values()] }, now);
+    const rated = this.rating.rows(balances, [...pools].sort(), (iccid) => this.sims.getByIccid(iccid)?.accountId);
+    await repo.writeBatch(this.run, { usage, newSessions, seenSessions, sims: [...sims.values()], ...rated }, now);
   }
 
   private remember(s: SessionRow): void {
@@ -376,6 +431,12 @@ export class UsageEngine {
     set?.delete(s.id);
     if (set?.size === 0) this.sessionsBySim.delete(s.iccid);
   }
+}
+
+/** The rating columns of a usage record. */
+function ratingOf(rated: Rated | undefined): Pick<UsageRow, 'planId' | 'chargeMicros' | 'zoneId' | 'pieces'> {
+  if (!rated) return { planId: null, chargeMicros: 0, zoneId: null, pieces: null };
+  return { planId: rated.plan.id, chargeMicros: rated.result.amountMicros, zoneId: rated.result.zoneId, pieces: rated.result.pieces };
 }
 
 const sameCell = (a: Record<string, unknown> | null, b: Record<string, unknown>): boolean => {

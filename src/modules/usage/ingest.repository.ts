@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Executor, RadiusSessionTable, StatementRunner } from '../../db/database.ts';
+import type { PoolBalance, RatedPiece, SimBalance } from '../rating/rating.ts';
 import type { ConnectionState } from './accounting.ts';
 
 /** One rated-later usage delta to store. */
@@ -15,6 +16,27 @@ export interface UsageRow {
   bytesOut: number;
   mccMnc: string | null;
   apn: string | null;
+  /** Rating: the plan (null: not rated), the charge in micros, the zone and the rated pieces. */
+  planId: string | null;
+  chargeMicros: number;
+  zoneId: string | null;
+  pieces: RatedPiece[] | null;
+}
+
+/** A rated SIM's balance of its current cycle (absolute, so writing it again is harmless). */
+export interface BalanceRow {
+  iccid: string;
+  accountId: string;
+  cycle: string;
+  planId: string;
+  balance: SimBalance;
+}
+
+/** A pool's balance of one cycle. */
+export interface PoolRow extends PoolBalance {
+  accountId: string;
+  planId: string;
+  cycle: string;
 }
 
 /** The full current state of a data session (written as an upsert). */
@@ -68,6 +90,9 @@ export interface UsageBatch {
   seenSessions: { row: SessionRow; attributes: boolean }[];
   /** One row per ICCID. */
   sims: SimUsageRow[];
+  /** Current balances of rated SIMs and pools (absolute values). Pools in key order, so commits lock them in one order. */
+  balances: BalanceRow[];
+  pools: PoolRow[];
 }
 
 /** Times travel as milliseconds since the epoch: PostgreSQL reads a number far faster than a timestamp text. */
@@ -87,8 +112,18 @@ const usageJson = (rows: UsageRow[]): string =>
       bytes_out: r.bytesOut,
       mcc_mnc: r.mccMnc,
       apn: r.apn,
+      plan_id: r.planId,
+      charge_micros: r.chargeMicros,
+      zone_id: r.zoneId,
+      pieces: r.pieces,
     })),
   );
+
+const balancesJson = (rows: BalanceRow[]): string =>
+  JSON.stringify(rows.map((r) => ({ iccid: r.iccid, account_id: r.accountId, cycle: r.cycle, plan_id: r.planId, balance: r.balance })));
+
+const poolsJson = (rows: PoolRow[]): string =>
+  JSON.stringify(rows.map((r) => ({ account_id: r.accountId, plan_id: r.planId, cycle: r.cycle, size_bytes: r.sizeBytes, remaining_bytes: r.remainingBytes })));
 
 const sessionsJson = (rows: SessionRow[]): string =>
   JSON.stringify(
@@ -150,11 +185,13 @@ const simsJson = (rows: SimUsageRow[]): string =>
 
 const WRITE_BATCH = `
     WITH inserted AS (
-      INSERT INTO usage_records (account_id, iccid, session_id, source, record_key, start_at, end_at, bytes_in, bytes_out, mcc_mnc, apn, created_at)
+      INSERT INTO usage_records (account_id, iccid, session_id, source, record_key, start_at, end_at, bytes_in, bytes_out, mcc_mnc, apn, created_at,
+        plan_id, charge_micros, zone_id, pieces)
       SELECT u.account_id, u.iccid, u.session_id, u.source, u.record_key, to_timestamp(u.start_at / 1000), to_timestamp(u.end_at / 1000), u.bytes_in, u.bytes_out, u.mcc_mnc, u.apn,
-        $4::timestamptz
+        $4::timestamptz, u.plan_id, coalesce(u.charge_micros, 0), u.zone_id, u.pieces
       FROM json_to_recordset($1::json) AS u(account_id text, iccid text, session_id text, source text, record_key text,
-        start_at float8, end_at float8, bytes_in bigint, bytes_out bigint, mcc_mnc text, apn text)
+        start_at float8, end_at float8, bytes_in bigint, bytes_out bigint, mcc_mnc text, apn text, plan_id text, charge_micros bigint,
+        zone_id text, pieces jsonb)
       ON CONFLICT (source, record_key) WHERE record_key IS NOT NULL DO NOTHING
       RETURNING iccid, end_at, account_id, bytes_in, bytes_out
     ), hourly AS (
@@ -200,19 +237,30 @@ const WRITE_BATCH = `
       FROM json_to_recordset($3::json) AS m(iccid text, connection_state text, last_seen_at float8,
         usage_day text, usage_day_bytes bigint, usage_cycle text, usage_cycle_bytes bigint, test_used_bytes bigint)
       WHERE sims.iccid = m.iccid
+    ), balances AS (
+      INSERT INTO sim_balances (iccid, account_id, cycle, plan_id, balance, updated_at)
+      SELECT b.iccid, b.account_id, b.cycle, b.plan_id, b.balance, $4::timestamptz
+      FROM json_to_recordset($6::json) AS b(iccid text, account_id text, cycle text, plan_id text, balance jsonb)
+      ON CONFLICT (iccid) DO UPDATE SET cycle = EXCLUDED.cycle, plan_id = EXCLUDED.plan_id, balance = EXCLUDED.balance, updated_at = EXCLUDED.updated_at
+    ), pools AS (
+      INSERT INTO pool_balances (account_id, plan_id, cycle, size_bytes, remaining_bytes, updated_at)
+      SELECT p.account_id, p.plan_id, p.cycle, p.size_bytes, p.remaining_bytes, $4::timestamptz
+      FROM json_to_recordset($7::json) AS p(account_id text, plan_id text, cycle text, size_bytes bigint, remaining_bytes bigint)
+      ON CONFLICT (account_id, plan_id, cycle) DO UPDATE SET
+        size_bytes = EXCLUDED.size_bytes, remaining_bytes = EXCLUDED.remaining_bytes, updated_at = EXCLUDED.updated_at
     )
     SELECT count(*)::int AS n FROM inserted`;
 
 /**
  * Writes one group commit as a single statement, so it is one round trip and one transaction of its own: usage
  * records (those whose (source, record key) exists already are skipped) with their hourly roll-up, sessions (new ones
- * whole, known ones by a narrow update) and SIM figures.
+ * whole, known ones by a narrow update), SIM figures, and the balances of rated SIMs and pools.
  * Rows go as JSON documents, which cost the client far less to build than one array per column.
  * The statement is named, so PostgreSQL parses and plans it once per connection instead of once per commit.
  * Returns how many usage records were inserted.
  */
 export async function writeBatch(run: StatementRunner, batch: UsageBatch, now: Date): Promise<number> {
-  const rows = await run({ name: 'usage_write_batch', text: WRITE_BATCH, values: [usageJson(batch.usage), sessionsJson(batch.newSessions), simsJson(batch.sims), now, seenSessionsJson(batch.seenSessions)] });
+  const rows = await run({ name: 'usage_write_batch', text: WRITE_BATCH, values: [usageJson(batch.usage), sessionsJson(batch.newSessions), simsJson(batch.sims), now, seenSessionsJson(batch.seenSessions), balancesJson(batch.balances), poolsJson(batch.pools)] });
   return Number(rows[0]?.n ?? 0);
 }
 

@@ -1,0 +1,171 @@
+import type { Db } from '../db/database.ts';
+import { loadRatingCatalog } from '../modules/rating/catalog.repository.ts';
+import type { BalanceRow, PoolRow } from '../modules/usage/ingest.repository.ts';
+import { planVersionAt, type RatePlan } from '../modules/rating/rate-plan.ts';
+import { compileRatingPlan, openPool, openSimBalance, type PoolBalance, rateUsage, type RatingPlan, type RatingResult, resizePool, type SimBalance } from '../modules/rating/rating.ts';
+import { createZoneIndex, type ZoneIndex } from '../modules/rating/zones.ts';
+import { localDate } from '../shared/time-zone.ts';
+import type { HotSim } from './sim-index.ts';
+
+/** A SIM's balances in the cycle they belong to, under the plan they were opened with. */
+export interface HeldBalance {
+  cycle: string;
+  planId: string;
+  balance: SimBalance;
+}
+
+export interface PoolKey {
+  accountId: string;
+  planId: string;
+  cycle: string;
+}
+
+/** What rating one delta changed: enough to write it and to undo it. */
+export interface Rated {
+  result: RatingResult;
+  plan: RatePlan;
+  cycle: string;
+  /** The SIM's balance before (undefined: none was held) and the pool's. */
+  before: HeldBalance | undefined;
+  poolKey: string | null;
+  poolBefore: PoolBalance | undefined;
+}
+
+const poolKeyOf = (k: PoolKey): string => `${k.accountId}|${k.planId}|${k.cycle}`;
+
+/**
+ * The rating state of the usage engine, in memory: the zone catalogue and every plan version, each SIM's balance of
+ * its current cycle and each pool's. Rating a delta changes the state at once; the caller writes the new balances in
+ * the same group commit as the usage records, and undoes the change if that commit fails.
+ */
+export class RatingBook {
+  private zones: ZoneIndex = createZoneIndex([]);
+  private versions = new Map<string, RatePlan[]>();
+  private compiled = new Map<RatePlan, RatingPlan>();
+  private readonly balances = new Map<string, HeldBalance>();
+  private readonly pools = new Map<string, PoolBalance>();
+  /** Members of each pooled plan per account, counted from the SIM index on demand; cleared when SIMs change. */
+  private members: Map<string, number> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly allSims: () => Iterable<HotSim>,
+  ) {}
+
+  /** Loads the catalogue and the balances last committed. */
+  async load(): Promise<{ plans: number; balances: number; pools: number }> {
+    await this.reloadCatalog();
+    const [balances, pools] = await Promise.all([
+      this.db.selectFrom('sim_balances').selectAll().execute(),
+      this.db.selectFrom('pool_balances').selectAll().execute(),
+    ]);
+    for (const b of balances) this.balances.set(b.iccid, { cycle: b.cycle, planId: b.plan_id, balance: b.balance as unknown as SimBalance });
+    for (const p of pools) this.pools.set(poolKeyOf({ accountId: p.account_id, planId: p.plan_id, cycle: p.cycle }), { sizeBytes: Number(p.size_bytes), remainingBytes: Number(p.remaining_bytes) });
+    return { plans: this.versions.size, balances: balances.length, pools: pools.length };
+  }
+
+  /** Reads zones and plans again (after a change to the catalogue). */
+  async reloadCatalog(): Promise<void> {
+    const { zones, plans } = await loadRatingCatalog(this.db);
+    const versions = new Map<string, RatePlan[]>();
+    for (const p of plans) {
+      const list = versions.get(p.id);
+      if (list) list.push(p);
+      else versions.set(p.id, [p]);
+    }
+    this.zones = createZoneIndex(zones);
+    this.versions = versions;
+    this.compiled = new Map();
+  }
+
+  /** Forgets the pool member counts (a SIM joined or left a plan). */
+  simsChanged(): void {
+    this.members = undefined;
+  }
+
+  /** The plan version that rates a SIM's usage at `at`, if it has a plan in force. */
+  planOf(sim: HotSim, at: Date): RatePlan | undefined {
+    return sim.planId ? planVersionAt(this.versions.get(sim.planId) ?? [], at) : undefined;
+  }
+
+  balanceOf(iccid: string): HeldBalance | undefined {
+    return this.balances.get(iccid);
+  }
+
+  /**
+   * Rates `bytes` used by `sim` at `at` (`sessionBytesBefore`: bytes of the same session counted before, for the
+   * rating increment). Undefined when the SIM has no plan in force: its usage is counted, not rated.
+   */
+  rate(sim: HotSim, bytes: number, sessionBytesBefore: number, mccMnc: string | null, at: Date): Rated | undefined {
+    const plan = this.planOf(sim, at);
+    if (!plan) return undefined;
+    const cycle = localDate(at, sim.timezone).slice(0, 7);
+    const before = this.balances.get(sim.iccid);
+    const held =
+      before && before.cycle === cycle && before.planId === plan.id
+        ? before.balance
+        : // NOTE: the test allowance is for the SIM's life, so it carries over into a new cycle or plan.
+          openSimBalance(plan, before ? { testRemainingBytes: before.balance.testRemainingBytes } : {});
+    let poolKey: string | null = null;
+    let poolBefore: PoolBalance | undefined;
+    let pool: PoolBalance | null = null;
+    if (plan.sharing === 'pooled') {
+      poolKey = poolKeyOf({ accountId: sim.accountId, planId: plan.id, cycle });
+      poolBefore = this.pools.get(poolKey);
+      pool = this.sizedPool(poolBefore, sim.accountId, plan);
+    }
+    const result = rateUsage(this.compile(plan), held, pool, { bytes, sessionBytesBefore, mccMnc, atMs: at.getTime(), inTestPeriod: sim.state === 'test' });
+    this.balances.set(sim.iccid, { cycle, planId: plan.id, balance: result.sim });
+    if (poolKey && result.pool) this.pools.set(poolKey, result.pool);
+    return { result, plan, cycle, before, poolKey, poolBefore };
+  }
+
+  /** Puts back what `rate` changed. */
+  undo(sim: HotSim, rated: Rated): void {
+    if (rated.before) this.balances.set(sim.iccid, rated.before);
+    else this.balances.delete(sim.iccid);
+    if (rated.poolKey) {
+      if (rated.poolBefore) this.pools.set(rated.poolKey, rated.poolBefore);
+      else this.pools.delete(rated.poolKey);
+    }
+  }
+
+  /** Current rows to write for these SIMs and pools (absolute values, so writing them again is harmless). */
+  rows(iccids: Iterable<string>, poolKeys: Iterable<string>, simAccount: (iccid: string) => string | undefined): { balances: BalanceRow[]; pools: PoolRow[] } {
+    const balances: BalanceRow[] = [];
+    for (const iccid of iccids) {
+      const held = this.balances.get(iccid);
+      const accountId = simAccount(iccid);
+      if (held && accountId) balances.push({ iccid, accountId, ...held });
+    }
+    const pools: PoolRow[] = [];
+    for (const key of poolKeys) {
+      const p = this.pools.get(key);
+      const [accountId, planId, cycle] = key.split('|') as [string, string, string];
+      if (p) pools.push({ accountId, planId, cycle, sizeBytes: p.sizeBytes, remainingBytes: p.remainingBytes });
+    }
+    return { balances, pools };
+  }
+
+  private compile(plan: RatePlan): RatingPlan {
+    let rp = this.compiled.get(plan);
+    if (!rp) this.compiled.set(plan, (rp = compileRatingPlan(plan, this.zones)));
+    return rp;
+  }
+
+  /** The pool of a pooled plan, opened or resized to its members' allowances (one full allowance per member). */
+  private sizedPool(pool: PoolBalance | undefined, accountId: string, plan: RatePlan): PoolBalance {
+    const size = this.memberCount(accountId, plan.id) * plan.includedBytes;
+    if (!pool) return openPool(size);
+    return pool.sizeBytes === size ? pool : resizePool(pool, size - pool.sizeBytes);
+  }
+
+  private memberCount(accountId: string, planId: string): number {
+    if (!this.members) {
+      const counts = new Map<string, number>();
+      for (const s of this.allSims()) if (s.planId) counts.set(`${s.accountId}|${s.planId}`, (counts.get(`${s.accountId}|${s.planId}`) ?? 0) + 1);
+      this.members = counts;
+    }
+    return this.members.get(`${accountId}|${planId}`) ?? 0;
+  }
+}
