@@ -15,6 +15,7 @@ import { JobService } from './modules/jobs/job.service.ts';
 import { HttpProvisioningAdapter } from './modules/provisioning/http.adapter.ts';
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
 import { SimulatedProvisioningAdapter } from './modules/provisioning/simulated.adapter.ts';
+import { CatalogService } from './modules/rating/catalog.service.ts';
 import { SessionService } from './modules/sessions/session.service.ts';
 import { BulkService } from './modules/sims/bulk.service.ts';
 import { LifecycleService } from './modules/sims/lifecycle.service.ts';
@@ -74,7 +75,8 @@ export async function createPlatform(
   const auth = new AuthService(db, accounts, clock, config.security);
   const jobs = new JobService(db, clock);
   const lifecycle = new LifecycleService(db, clock, provisioning, { ...config.lifecycle, testAllowanceBytes: config.usage.testAllowanceBytes });
-  const sims = new SimService(db, clock, accounts, groups, lifecycle);
+  const catalog = new CatalogService(db, clock, accounts);
+  const sims = new SimService(db, clock, accounts, groups, lifecycle, catalog);
   const imports = new SimImportService(db, clock, accounts, jobs);
   const bulk = new BulkService(db, sims, lifecycle, jobs);
   const gateways = new GatewayService(db, clock);
@@ -82,7 +84,7 @@ export async function createPlatform(
   const usageReports = new UsageReportService(db, clock, accounts, groups, sims);
   const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts });
   const { usage, cdr } = network;
-  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports };
+  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports, catalog };
 
   const runner = new JobRunner(
     db,

@@ -6,6 +6,7 @@ import type { GatewayService } from './modules/gateways/gateway.service.ts';
 import type { GroupService } from './modules/groups/group.service.ts';
 import type { JobService } from './modules/jobs/job.service.ts';
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
+import type { CatalogService } from './modules/rating/catalog.service.ts';
 import type { SessionService } from './modules/sessions/session.service.ts';
 import type { BulkService } from './modules/sims/bulk.service.ts';
 import type { LifecycleService } from './modules/sims/lifecycle.service.ts';
@@ -35,4 +36,5 @@ export interface Services {
   gateways: GatewayService;
   sessions: SessionService;
   usageReports: UsageReportService;
+  catalog: CatalogService;
 }

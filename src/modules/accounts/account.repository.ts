@@ -77,6 +77,7 @@ export async function countAccountDependents(db: Executor, id: string): Promise<
 export async function deleteAccountCascade(db: Executor, id: string): Promise<void> {
   await db.deleteFrom('api_keys').where('account_id', '=', id).execute();
   await db.deleteFrom('gateways').where('account_id', '=', id).execute();
+  await db.deleteFrom('rate_plans').where('account_id', '=', id).execute();
   await db.deleteFrom('users').where('account_id', '=', id).execute();
   await db.deleteFrom('groups').where('account_id', '=', id).execute();
   await db.deleteFrom('jobs').where('account_id', '=', id).execute();

@@ -47,11 +47,12 @@ export type Permission =
   | 'groups:write'
   | 'sims:write'
   | 'sims:import'
+  | 'plans:write'
   | 'system:write';
 
 const PERMISSIONS: Record<Role, readonly Permission[]> = {
-  operator_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'system:write'],
-  reseller_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import'],
+  operator_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'system:write'],
+  reseller_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write'],
   enterprise_admin: ['read', 'users:write', 'groups:write', 'sims:write'],
   enterprise_operator: ['read', 'sims:write'],
   read_only: ['read'],

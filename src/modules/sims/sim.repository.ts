@@ -33,6 +33,7 @@ export function toSim(r: SimRow, profiles: SimProfile[], calendar?: LocalCalenda
     lastSeenAt: r.last_seen_at,
     usageTodayBytes: calendar && r.usage_day === calendar.day ? Number(r.usage_day_bytes) : 0,
     usageCycleBytes: calendar && r.usage_cycle === calendar.month ? Number(r.usage_cycle_bytes) : 0,
+    planId: r.plan_id,
     stateChangedAt: r.state_changed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -115,6 +116,8 @@ export interface SimFilter {
   q?: string;
   /** Connection states; `none` matches SIMs never seen on the network. */
   connection?: ConnectionFilter[];
+  /** SIMs on this rate plan. */
+  planId?: string;
 }
 
 const SORT_COLUMN = {
@@ -137,6 +140,7 @@ function filtered(db: Executor, scope: Scope, f: SimFilter) {
   if (f.accountId) q = q.where('account_id', '=', f.accountId);
   if (f.groupId) q = q.where('group_id', '=', f.groupId);
   if (f.batch) q = q.where('batch', '=', f.batch);
+  if (f.planId) q = q.where('plan_id', '=', f.planId);
   if (f.label?.length) q = q.where(sql<SqlBool>`labels @> ${f.label}::text[]`);
   if (f.customFields && Object.keys(f.customFields).length) {
     q = q.where(sql<SqlBool>`custom_fields @> ${JSON.stringify(f.customFields)}::jsonb`);
@@ -238,6 +242,7 @@ export const attributesOf = (r: SimRow): SimAttributes => ({
   customFields: r.custom_fields,
   deviceName: r.device_name,
   imei: r.imei,
+  planId: r.plan_id,
 });
 
 /** Writes new attributes for many SIMs in one statement. */
@@ -249,11 +254,11 @@ export async function updateSimAttributes(db: Executor, updates: { iccid: string
     UPDATE sims SET
       account_id = u.account_id, group_id = u.group_id,
       labels = CASE WHEN u.labels = '' THEN '{}'::text[] ELSE string_to_array(u.labels, '|') END,
-      custom_fields = u.custom_fields::jsonb, device_name = u.device_name, imei = u.imei, updated_at = ${now}
+      custom_fields = u.custom_fields::jsonb, device_name = u.device_name, imei = u.imei, plan_id = u.plan_id, updated_at = ${now}
     FROM unnest(${col((u) => u.iccid)}::text[], ${col((u) => u.next.accountId)}::text[], ${col((u) => u.next.groupId)}::text[],
                 ${col((u) => u.next.labels.join('|'))}::text[], ${col((u) => JSON.stringify(u.next.customFields))}::text[],
-                ${col((u) => u.next.deviceName)}::text[], ${col((u) => u.next.imei)}::text[])
-      AS u(iccid, account_id, group_id, labels, custom_fields, device_name, imei)
+                ${col((u) => u.next.deviceName)}::text[], ${col((u) => u.next.imei)}::text[], ${col((u) => u.next.planId)}::text[])
+      AS u(iccid, account_id, group_id, labels, custom_fields, device_name, imei, plan_id)
     WHERE sims.iccid = u.iccid`.execute(db);
 }
 
@@ -321,4 +326,12 @@ export async function lookupIdentifiers(
   const base = scoped(db, scope).selectAll();
   if (by === 'imsi') return base.where('iccid', 'in', db.selectFrom('sim_profiles').select('iccid').where('imsi', '=', list)).execute();
   return base.where(by, '=', list).execute();
+}
+
+/** The materialised path of each account. */
+export async function accountPathsOf(db: Executor, accountIds: string[]): Promise<Map<string, string>> {
+  const ids = [...new Set(accountIds)];
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('accounts').select(['id', 'path']).where('id', '=', sql<string>`any(${ids}::text[])`).execute();
+  return new Map(rows.map((r) => [r.id, r.path]));
 }

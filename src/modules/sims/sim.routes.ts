@@ -92,6 +92,19 @@ export const simRoutes =
       },
     });
 
+    app.put('/sims/:iccid/plan', {
+      schema: {
+        tags,
+        summary: 'Assign a rate plan to a SIM, or take it off its plan with null (operator and reseller admins)',
+        description:
+          "The plan must be visible to the caller and belong to the SIM's account or an account above it. The change is kept as a change record of field plan.",
+        params: IccidParam,
+        body: z.object({ planId: z.string().min(1).max(64).nullable(), reason: z.string().max(500).optional() }).strict(),
+        response: { 200: SimSchema, ...problems(400, 401, 403, 404) },
+      },
+      handler: async (req) => simDto(await s.sims.updateSim(principalOf(req), req.params.iccid, req.body)),
+    });
+
     app.get('/sims/:iccid/changes', {
       schema: {
         tags,

@@ -25,6 +25,7 @@ export const SimSchema = z
     lastSeenAt: Timestamp.nullable().describe('last time the network reported the SIM'),
     usageTodayBytes: z.number().int().describe("data used today (calendar day in the account's time zone)"),
     usageCycleBytes: z.number().int().describe("data used this billing cycle (calendar month in the account's time zone)"),
+    planId: z.string().nullable().describe('the rate plan (套餐) the SIM is rated with; null when none is assigned'),
     stateChangedAt: Timestamp,
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -77,6 +78,7 @@ export const SimFilterSchema = z.object({
   imei: digits(15, 15).optional(),
   q: z.string().max(32).optional().describe('search: equal to the ICCID, any IMSI, the MSISDN or the IMEI'),
   connection: csvList(z.enum(CONNECTION_FILTERS)).optional().describe('connection states start, alive, stop, or none (never seen), comma-separated'),
+  planId: z.string().max(64).optional().describe('SIMs on this rate plan'),
 });
 
 export const SimListQuery = SimFilterSchema.extend({
@@ -104,7 +106,8 @@ export const SimUpdateSchema = z
     customFields: z.record(z.string().min(1).max(64), z.string().max(500).nullable()).optional().describe('null removes a field'),
     deviceName: z.string().max(200).nullable().optional(),
     imei: z.string().nullable().optional().describe('15 digits with Luhn check digit'),
-    accountId: z.string().optional().describe('move the SIM to another account (operator and reseller admins)'),
+    accountId: z.string().optional().describe('move the SIM to another account (operator and reseller admins); a plan not available to the new account is taken off'),
+    planId: z.string().min(1).max(64).nullable().optional().describe('rate plan to rate the SIM with, or null for none (operator and reseller admins)'),
   })
   .strict();
 

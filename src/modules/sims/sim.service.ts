@@ -32,7 +32,20 @@ export interface SimUpdate {
   deviceName?: string | null;
   imei?: string | null;
   accountId?: string;
+  /** Rate plan id, or null to take the SIM off its plan. */
+  planId?: string | null;
 }
+
+/** What SIMs need of the rating catalogue (implemented by CatalogService). */
+export interface PlanDirectory {
+  /** The plan and its owner account if the principal can see it; throws `plan_not_found` otherwise. */
+  getPlanOwner(principal: Principal, planId: string): Promise<{ id: string; accountId: string }>;
+  /** The owner account of each existing plan id, without scope. */
+  planOwners(planIds: string[]): Promise<Map<string, string>>;
+}
+
+/** Plans a SIM of the account at `path` may be on: those of the account and of the accounts above it. */
+const planFits = (ownerId: string, path: string): boolean => path.includes(`/${ownerId}/`);
 
 export interface Cursor {
   /** Sort value of the last row; null only for a SIM never seen, sorted by lastSeenAt. */
@@ -66,6 +79,7 @@ export class SimService {
     private readonly accounts: AccountService,
     private readonly groups: GroupService,
     private readonly lifecycle: LifecycleService,
+    private readonly plans: PlanDirectory,
   ) {}
 
   /** Called after SIMs change owner or are deleted (the network side refreshes its copy of them). */
@@ -130,6 +144,10 @@ export class SimService {
       }
       resolved.imei = update.imei;
     }
+    if (update.planId !== undefined) {
+      requirePermission(principal, 'plans:write');
+      resolved.plan = update.planId === null ? null : await this.plans.getPlanOwner(principal, update.planId);
+    }
     return resolved;
   }
 
@@ -141,7 +159,11 @@ export class SimService {
     dryRun = false,
     reason?: string,
   ): Promise<(UpdateOutcome & { iccid: string })[]> {
-    const outcomes = rows.map((row) => ({ iccid: row.iccid, ...applyUpdate(row.iccid, repo.attributesOf(row), update) }));
+    const perSim = await this.planRules(rows, update);
+    const outcomes = rows.map((row) => {
+      const u = perSim.get(row.iccid) ?? update;
+      return { iccid: row.iccid, ...('code' in u ? { ok: false as const, ...u } : applyUpdate(row.iccid, repo.attributesOf(row), u)) };
+    });
     const changed = outcomes.filter((o): o is typeof o & { ok: true } => o.ok && o.changes.length > 0);
     if (dryRun || changed.length === 0) return outcomes;
     const now = this.clock.now();
@@ -165,8 +187,40 @@ export class SimService {
         ),
       );
     });
-    this.notify(changed.filter((o) => o.changes.some((c) => c.field === 'account')).map((o) => o.iccid));
+    this.notify(changed.filter((o) => o.changes.some((c) => c.field === 'account' || c.field === 'plan')).map((o) => o.iccid));
     return outcomes;
+  }
+
+  /**
+   * Where a plan rule makes one SIM's update differ from the others': a SIM may only be on a plan of its account or
+   * of an account above it. Assigning another plan fails for that SIM (`plan_not_available`); a SIM moved to an
+   * account the plan is not available to leaves its plan.
+   */
+  private async planRules(rows: SimRow[], update: ResolvedUpdate): Promise<Map<string, ResolvedUpdate | { code: string; message: string }>> {
+    const out = new Map<string, ResolvedUpdate | { code: string; message: string }>();
+    const assigning = update.plan ?? undefined;
+    const moving = update.accountId !== undefined && update.plan === undefined;
+    if (!assigning && !moving) return out;
+    const target = (r: SimRow) => update.accountId ?? r.account_id;
+    const paths = await repo.accountPathsOf(this.db, rows.map(target));
+    if (assigning) {
+      for (const r of rows) {
+        const account = target(r);
+        if (!planFits(assigning.accountId, paths.get(account) ?? '')) {
+          out.set(r.iccid, {
+            code: 'plan_not_available',
+            message: `plan ${assigning.id} belongs to account ${assigning.accountId} and is not available to account ${account} of SIM ${r.iccid}; a SIM may be on a plan of its own account or of an account above it`,
+          });
+        }
+      }
+      return out;
+    }
+    const owners = await this.plans.planOwners([...new Set(rows.flatMap((r) => (r.plan_id ? [r.plan_id] : [])))]);
+    for (const r of rows) {
+      const owner = r.plan_id ? owners.get(r.plan_id) : undefined;
+      if (r.plan_id && (owner === undefined || !planFits(owner, paths.get(target(r)) ?? ''))) out.set(r.iccid, { ...update, plan: null });
+    }
+    return out;
   }
 
   async updateSim(principal: Principal, iccid: string, update: SimUpdate & { reason?: string }): Promise<Sim> {

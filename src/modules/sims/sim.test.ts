@@ -50,7 +50,7 @@ describe('identifiers', () => {
 });
 
 describe('attribute updates', () => {
-  const current: SimAttributes = { accountId: 'a', groupId: 'g1', labels: ['x'], customFields: { k: 'v' }, deviceName: null, imei: null };
+  const current: SimAttributes = { accountId: 'a', groupId: 'g1', labels: ['x'], customFields: { k: 'v' }, deviceName: null, imei: null, planId: null };
   it('lists one change per changed field and none for a no-op', () => {
     const out = applyUpdate('i', current, { addLabels: ['y', 'x'], customFields: { k: null, n: '1' } });
     expect(out.ok && out.changes.map((c) => c.field)).toEqual(['labels', 'custom_fields.k', 'custom_fields.n']);

@@ -59,6 +59,8 @@ export interface Sim {
   /** Usage of the current local day and calendar month (account time zone); 0 when none counted yet. */
   usageTodayBytes: number;
   usageCycleBytes: number;
+  /** The rate plan (套餐) the SIM is rated with; null when none is assigned. */
+  planId: string | null;
   stateChangedAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -146,6 +148,8 @@ export interface ResolvedUpdate {
   customFields?: Record<string, string | null>;
   deviceName?: string | null;
   imei?: string | null;
+  /** The plan to rate with (checked to be visible), or null to take the SIM off its plan. */
+  plan?: { id: string; accountId: string } | null;
 }
 
 /** The updatable attributes of a SIM, as stored. */
@@ -156,6 +160,7 @@ export interface SimAttributes {
   customFields: Record<string, string>;
   deviceName: string | null;
   imei: string | null;
+  planId: string | null;
 }
 
 export type FieldChange = { field: string; oldValue: string | null; newValue: string | null };
@@ -190,6 +195,7 @@ export function applyUpdate(iccid: string, current: SimAttributes, u: ResolvedUp
   }
   if (u.deviceName !== undefined) next.deviceName = u.deviceName;
   if (u.imei !== undefined) next.imei = u.imei;
+  if (u.plan !== undefined) next.planId = u.plan?.id ?? null;
 
   const changes: FieldChange[] = [];
   const note = (field: string, before: unknown, after: unknown) => {
@@ -203,5 +209,6 @@ export function applyUpdate(iccid: string, current: SimAttributes, u: ResolvedUp
   }
   note('device_name', current.deviceName, next.deviceName);
   note('imei', current.imei, next.imei);
+  note('plan', current.planId, next.planId);
   return { ok: true, next, changes };
 }
