@@ -167,7 +167,7 @@ async function prepareStore(kind: Store['dialect'], count: number): Promise<{ st
 }
 
 /** What the store holds after the run (opened once the server has stopped). */
-async function storeTotals(store: Store): Promise<{ records: number; bytes: number; hourlyRecords: number; hourlyBytes: number }> {
+async function storeTotals(store: Store): Promise<{ records: number; bytes: number; hourlyRecords: number; hourlyBytes: number; autovacuum: string }> {
   const database = await openDatabase(store.dialect === 'postgres' ? { url: databaseUrl(store.database), dataDir: 'memory://' } : { dataDir: store.dir });
   try {
     const { rows } = await sql<{ records: number; bytes: string; hourly_records: string; hourly_bytes: string }>`
@@ -176,10 +176,43 @@ async function storeTotals(store: Store): Promise<{ records: number; bytes: numb
              (SELECT coalesce(sum(records), 0) FROM usage_hourly)::text AS hourly_records,
              (SELECT coalesce(sum(bytes_in + bytes_out), 0) FROM usage_hourly)::text AS hourly_bytes`.execute(database.db);
     const r = rows[0]!;
-    return { records: r.records, bytes: Number(r.bytes), hourlyRecords: Number(r.hourly_records), hourlyBytes: Number(r.hourly_bytes) };
+    // NOTE: autovacuum workers come and go during the run, so the load meter counts them under "other processes".
+    const vacuums = await sql<{ relname: string; vacuums: number; analyzes: number }>`
+      SELECT relname, autovacuum_count::int AS vacuums, autoanalyze_count::int AS analyzes FROM pg_stat_user_tables
+      WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY relname`.execute(database.db);
+    const autovacuum = vacuums.rows.map((v) => `${v.relname} (vacuum ${v.vacuums}, analyze ${v.analyzes})`).join(', ') || 'none';
+    return { records: r.records, bytes: Number(r.bytes), hourlyRecords: Number(r.hourly_records), hourlyBytes: Number(r.hourly_bytes), autovacuum };
   } finally {
     await database.close();
   }
+}
+
+/**
+ * Watches PostgreSQL for autovacuum workers while a measurement runs. They come and go, so the load meter counts
+ * their CPU under "other processes"; this names the tables they worked on, in any database.
+ */
+function watchAutovacuum(): { stop(): Promise<string> } {
+  const seen = new Set<string>();
+  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
+  let running = true;
+  const loop = (async () => {
+    await client.connect();
+    while (running) {
+      const r = await client.query<{ what: string }>(
+        "SELECT datname || ': ' || regexp_replace(query, '^autovacuum: ', '') AS what FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND query <> ''",
+      );
+      for (const row of r.rows) seen.add(row.what);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    await client.end();
+  })().catch(() => undefined);
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return seen.size ? [...seen].join('; ') : 'none seen';
+    },
+  };
 }
 
 interface CdrRun {
@@ -202,6 +235,7 @@ async function importThroughApi(kind: Store['dialect'], file: { csv: string; byt
     if (kind === 'postgres') await checkpoint(databaseUrl((store as { database: string }).database));
     await waitForQuietMachine();
     const meter = startLoadMeter(m.pid);
+    const vacuums = watchAutovacuum();
     const started = performance.now();
     const res = await m.api('POST', '/usage/cdr-imports', file.csv);
     const uploaded = performance.now();
@@ -209,6 +243,7 @@ async function importThroughApi(kind: Store['dialect'], file: { csv: string; byt
     job = await awaitJob(m, String(res.body.id), `CDR import of ${int(count)} records`);
     const finished = performance.now();
     const load = meter.stop();
+    const vacuumed = await vacuums.stop();
     const totalMs = finished - started;
     const jobMs = job.startedAt && job.finishedAt ? Date.parse(job.finishedAt) - Date.parse(job.startedAt) : Number.NaN;
     run = { uploadMs: uploaded - started, runMs: jobMs, totalMs, perSecond: count / (totalMs / 1000) };
@@ -216,6 +251,7 @@ async function importThroughApi(kind: Store['dialect'], file: { csv: string; byt
     line(`  job run (startedAt to finishedAt)                      ${seconds(run.runMs)}`);
     line(`  total, POST until the job reads completed              ${seconds(run.totalMs)}`);
     line(`  ${describeLoad(load)}`);
+    line(`  autovacuum workers during the run: ${vacuumed}`);
   } finally {
     await m.stop();
   }
@@ -227,6 +263,7 @@ async function importThroughApi(kind: Store['dialect'], file: { csv: string; byt
     totals.records === count && totals.bytes === file.bytes && totals.hourlyRecords === count && totals.hourlyBytes === file.bytes;
   line(`  job summary: rows ${int(s.rows ?? 0)}, recorded ${int(s.recorded ?? 0)}, duplicates ${int(s.duplicates ?? 0)}, failed ${int(s.failed ?? 0)}, bytes ${int(s.bytes ?? 0)}`);
   line(`  store: usage_records ${int(totals.records)} holding ${int(totals.bytes)} bytes; usage_hourly ${int(totals.hourlyRecords)} records, ${int(totals.hourlyBytes)} bytes`);
+  line(`  autovacuum of this database, as counted by PostgreSQL at the end: ${totals.autovacuum}`);
   line(`  check against the file (${int(count)} records, ${int(file.bytes)} bytes): ${exact ? 'exact' : 'MISMATCH'}`);
   line(`  throughput: ${int(run.perSecond)} records/s${kind === 'postgres' ? `   target >= ${int(TARGET_PER_SECOND)} records/s: ${verdict(run.perSecond >= TARGET_PER_SECOND)}` : ''}`);
   if (!exact) process.exitCode = 1;
