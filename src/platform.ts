@@ -84,6 +84,12 @@ export async function createPlatform(
   const usageReports = new UsageReportService(db, clock, accounts, groups, sims);
   const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts });
   const { usage, cdr } = network;
+  // NOTE: the engine rates with its own copy of the catalogue; each committed zone or plan change reloads it, one
+  // reload after the other so that an older read never replaces a newer one.
+  let catalogReload = Promise.resolve();
+  catalog.onCatalogChanged(() => {
+    catalogReload = catalogReload.then(() => usage.rating.reloadCatalog()).catch((err: unknown) => log.error({ err }, 'could not reload the rating catalogue'));
+  });
   const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports, catalog };
 
   const runner = new JobRunner(

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadRatingCatalog } from '../src/modules/rating/catalog.repository.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, simCsv } from './support/iccid.ts';
@@ -286,6 +286,20 @@ describe.each(testDialects())('rating catalogue on %s', (dialect) => {
 
       const bad = await as(resellerB, 'POST', '/api/v1/bulk-jobs', { selection: { iccids: [B_SIM] }, change: { update: { planId: 'A-RETAIL' } } });
       expect(bad.json()).toMatchObject({ status: 404, code: 'plan_not_found' });
+    });
+
+    it('the usage engine rates with the plan and the version in force as soon as they are committed', async () => {
+      const { index, usage } = t.platform.network;
+      await vi.waitFor(() => expect(index.getByIccid(A_SIMS[1]!)?.planId).toBe('A-RETAIL'));
+      const sim = index.getByIccid(A_SIMS[1]!)!;
+      await vi.waitFor(() => expect(usage.rating.planOf(sim, t.clock.now())).toMatchObject({ id: 'A-RETAIL', monthlyFeeMicros: 25_000_000 }));
+      // Version 2 (fee 26) starts in an hour; version 3 in two.
+      const from = new Date(t.clock.now().getTime() + 2 * 3_600_000);
+      const change = await as(resellerA, 'POST', '/api/v1/plans/A-RETAIL/versions', { effectiveFrom: from.toISOString(), includedBytes: 2 * GB });
+      expect(change.statusCode, change.body).toBe(201);
+      await vi.waitFor(() => expect(usage.rating.planOf(sim, from)).toMatchObject({ version: 3, includedBytes: 2 * GB }));
+      expect(usage.rating.planOf(sim, t.clock.now())).toMatchObject({ version: 1 });
+      expect(usage.rating.planOf(sim, new Date(from.getTime() - 1))).toMatchObject({ version: 2, monthlyFeeMicros: 26_000_000 });
     });
 
     it('a SIM moved to an account its plan is not available to leaves the plan', async () => {

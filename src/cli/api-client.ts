@@ -156,6 +156,10 @@ export class ApiClient {
     return (await this.send<T>('PATCH', path, { json })).data;
   }
 
+  async put<T>(path: string, json: unknown): Promise<T> {
+    return (await this.send<T>('PUT', path, { json })).data;
+  }
+
   async delete(path: string): Promise<void> {
     await this.send<unknown>('DELETE', path);
   }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.ts';
 import { registerBulkCommands } from './bulk-commands.ts';
+import { registerCatalogCommands } from './catalog-commands.ts';
 import { addGlobalOptions, exitTwoOnUsageErrors } from './command-kit.ts';
 import { registerGatewayCommands } from './gateway-commands.ts';
 import { registerJobCommands } from './job-commands.ts';
@@ -16,6 +17,7 @@ export function registerApiCommands(program: Command): void {
   registerAdminCommands(program);
   registerGatewayCommands(program);
   registerUsageCommands(program);
+  registerCatalogCommands(program);
   program.addHelpText(
     'after',
     '\nAPI commands call a running server (--url, MERIDIAN_URL) with an API key (--api-key, MERIDIAN_API_KEY).\n' +

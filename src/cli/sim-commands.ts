@@ -48,6 +48,7 @@ export interface SimDto {
   lastSeenAt?: string | null;
   usageTodayBytes?: number;
   usageCycleBytes?: number;
+  planId?: string | null;
 }
 
 /** Bytes for people: 1536 -> "1.5 KiB". */
@@ -130,6 +131,7 @@ function simColumns(groups: Map<string, string>): Column<SimDto>[] {
     { header: 'CONN', value: (s) => s.connectionState ?? null },
     { header: 'TODAY', value: (s) => humanBytes(s.usageTodayBytes) },
     { header: 'CYCLE', value: (s) => humanBytes(s.usageCycleBytes) },
+    { header: 'PLAN', value: (s) => s.planId ?? null },
     { header: 'ACCOUNT', value: (s) => s.accountId },
     { header: 'GROUP', value: (s) => (s.groupId ? (groups.get(s.groupId) ?? s.groupId) : null) },
     { header: 'BATCH', value: (s) => s.batch },
@@ -154,6 +156,7 @@ export function simFields(s: SimDto, groupName?: string): string {
     ['Labels', list(s.labels)],
     ['Custom fields', list(Object.entries(s.customFields).map(([k, v]) => `${k}=${v}`))],
     ['Device name', s.deviceName],
+    ['Plan', s.planId ?? null],
     ['Activated at', time(s.activatedAt)],
     ['State changed at', time(s.stateChangedAt)],
     ['Created at', time(s.createdAt)],
@@ -181,6 +184,7 @@ interface ListOptions extends PagingOptions {
   batch?: string;
   label?: string[];
   q?: string;
+  plan?: string;
   field?: Record<string, string>;
   sort?: string;
   order?: string;
@@ -233,6 +237,7 @@ export function registerSimCommands(program: Command): void {
       .option('--batch <batch>', 'only SIMs of this batch')
       .option('--label <label>', 'only SIMs carrying this label (repeatable or comma-separated; all must match)', collect)
       .option('--q <value>', 'search: equal to the ICCID, any IMSI, the MSISDN or the IMEI')
+      .option('--plan <id>', 'only SIMs on this rate plan')
       .option('--field <name=value>', 'only SIMs whose custom field has this value (repeatable)', keyValue)
       .option('--sort <field>', `sort by ${SIM_SORT_HELP}`)
       .addOption(new Option('--order <order>', 'sort order').choices(['asc', 'desc'])),
@@ -248,6 +253,7 @@ export function registerSimCommands(program: Command): void {
         batch: o.batch,
         label: o.label,
         q: o.q,
+        planId: o.plan,
         sort: o.sort,
         order: o.order,
         ...customFieldQuery(o.field),
