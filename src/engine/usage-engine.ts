@@ -407,15 +407,10 @@ export class UsageEngine {
         });
       }
     }
-    // NOTE: a session whose row exists gets the narrow update of what packets change; a new one the whole row.
-    const newSessions: SessionRow[] = [];
-    const seenSessions: { row: SessionRow; attributes: boolean }[] = [];
-    for (const s of sessions.values()) {
-      if (created.has(s.id)) newSessions.push(s);
-      else seenSessions.push({ row: s, attributes: changed.has(s.id) });
-    }
+    // NOTE: a known session whose network attributes did not change is written without them (they are kept).
+    const sessionRows = [...sessions.values()].map((row) => ({ row, full: created.has(row.id) || changed.has(row.id) }));
     const rated = this.rating.rows(balances, [...pools].sort(), (iccid) => this.sims.getByIccid(iccid)?.accountId);
-    await repo.writeBatch(this.run, { usage, newSessions, seenSessions, sims: [...sims.values()], ...rated }, now);
+    await repo.writeBatch(this.run, { usage, sessions: sessionRows, sims: [...sims.values()], ...rated }, now);
   }
 
   private remember(s: SessionRow): void {

@@ -81,13 +81,11 @@ export interface SimUsageRow {
 /** What one group commit writes: new usage records, sessions in their latest state, SIM figures in their latest state. */
 export interface UsageBatch {
   usage: UsageRow[];
-  /** Sessions whose row may not exist yet (written whole); one row per session id. */
-  newSessions: SessionRow[];
   /**
-   * Sessions whose row exists: only what packets change is written, the network attributes only where `attributes`
-   * says they changed. One row per session id, none in `newSessions`.
+   * Sessions in their latest state, one per session id. `full`: the session is new or its network attributes changed,
+   * so the whole row is written; otherwise only what every packet changes (the rest is kept as it is).
    */
-  seenSessions: { row: SessionRow; attributes: boolean }[];
+  sessions: { row: SessionRow; full: boolean }[];
   /** One row per ICCID. */
   sims: SimUsageRow[];
   /** Current balances of rated SIMs and pools (absolute values). Pools in key order, so commits lock them in one order. */
@@ -125,47 +123,36 @@ const balancesJson = (rows: BalanceRow[]): string =>
 const poolsJson = (rows: PoolRow[]): string =>
   JSON.stringify(rows.map((r) => ({ account_id: r.accountId, plan_id: r.planId, cycle: r.cycle, size_bytes: r.sizeBytes, remaining_bytes: r.remainingBytes })));
 
-const sessionsJson = (rows: SessionRow[]): string =>
+const sessionsJson = (rows: UsageBatch['sessions']): string =>
   JSON.stringify(
-    rows.map((r) => ({
+    rows.map(({ row: r, full }) => ({
       id: r.id,
       account_id: r.accountId,
       iccid: r.iccid,
       gateway_id: r.gatewayId,
       acct_session_id: r.acctSessionId,
-      multi_session_id: r.multiSessionId,
-      imsi: r.imsi,
       status: r.status,
       started_at: r.startedAt.getTime(),
-      last_seen_at: ms(r.lastSeenAt),
+      last_seen_at: r.lastSeenAt.getTime(),
       stopped_at: ms(r.stoppedAt),
       stop_cause: r.stopCause,
       bytes_in: r.bytesIn,
       bytes_out: r.bytesOut,
       session_seconds: r.sessionSeconds,
-      apn: r.apn,
-      framed_ip: r.framedIp,
-      rat: r.rat,
-      mcc_mnc: r.mccMnc,
-      cell: r.cell,
-      imei: r.imei,
-      nas_ip: r.nasIp,
-      charging_id: r.chargingId,
-    })),
-  );
-
-const seenSessionsJson = (rows: UsageBatch['seenSessions']): string =>
-  JSON.stringify(
-    rows.map(({ row: r, attributes }) => ({
-      id: r.id,
-      status: r.status,
-      last_seen_at: ms(r.lastSeenAt),
-      stopped_at: ms(r.stoppedAt),
-      stop_cause: r.stopCause,
-      bytes_in: r.bytesIn,
-      bytes_out: r.bytesOut,
-      session_seconds: r.sessionSeconds,
-      ...(attributes ? { framed_ip: r.framedIp, rat: r.rat, mcc_mnc: r.mccMnc, cell: r.cell, imei: r.imei } : {}),
+      ...(full
+        ? {
+            multi_session_id: r.multiSessionId,
+            imsi: r.imsi,
+            apn: r.apn,
+            framed_ip: r.framedIp,
+            rat: r.rat,
+            mcc_mnc: r.mccMnc,
+            cell: r.cell,
+            imei: r.imei,
+            nas_ip: r.nasIp,
+            charging_id: r.chargingId,
+          }
+        : {}),
     })),
   );
 
@@ -220,15 +207,6 @@ const WRITE_BATCH = `
         framed_ip = coalesce(EXCLUDED.framed_ip, radius_sessions.framed_ip), rat = coalesce(EXCLUDED.rat, radius_sessions.rat),
         mcc_mnc = coalesce(EXCLUDED.mcc_mnc, radius_sessions.mcc_mnc), cell = coalesce(EXCLUDED.cell, radius_sessions.cell),
         imei = coalesce(EXCLUDED.imei, radius_sessions.imei)
-    ), seen AS (
-      UPDATE radius_sessions r SET
-        status = s.status, last_seen_at = to_timestamp(s.last_seen_at / 1000), stopped_at = to_timestamp(s.stopped_at / 1000), stop_cause = s.stop_cause,
-        bytes_in = greatest(r.bytes_in, s.bytes_in), bytes_out = greatest(r.bytes_out, s.bytes_out), session_seconds = s.session_seconds,
-        framed_ip = coalesce(s.framed_ip, r.framed_ip), rat = coalesce(s.rat, r.rat), mcc_mnc = coalesce(s.mcc_mnc, r.mcc_mnc),
-        cell = coalesce(s.cell, r.cell), imei = coalesce(s.imei, r.imei)
-      FROM json_to_recordset($5::json) AS s(id text, status text, last_seen_at float8, stopped_at float8, stop_cause text,
-        bytes_in bigint, bytes_out bigint, session_seconds int, framed_ip text, rat text, mcc_mnc text, cell jsonb, imei text)
-      WHERE r.id = s.id
     ), figures AS (
       UPDATE sims SET
         connection_state = coalesce(m.connection_state, sims.connection_state), last_seen_at = coalesce(to_timestamp(m.last_seen_at / 1000), sims.last_seen_at),
@@ -240,12 +218,12 @@ const WRITE_BATCH = `
     ), balances AS (
       INSERT INTO sim_balances (iccid, account_id, cycle, plan_id, balance, updated_at)
       SELECT b.iccid, b.account_id, b.cycle, b.plan_id, b.balance, $4::timestamptz
-      FROM json_to_recordset($6::json) AS b(iccid text, account_id text, cycle text, plan_id text, balance jsonb)
+      FROM json_to_recordset($5::json) AS b(iccid text, account_id text, cycle text, plan_id text, balance jsonb)
       ON CONFLICT (iccid) DO UPDATE SET cycle = EXCLUDED.cycle, plan_id = EXCLUDED.plan_id, balance = EXCLUDED.balance, updated_at = EXCLUDED.updated_at
     ), pools AS (
       INSERT INTO pool_balances (account_id, plan_id, cycle, size_bytes, remaining_bytes, updated_at)
       SELECT p.account_id, p.plan_id, p.cycle, p.size_bytes, p.remaining_bytes, $4::timestamptz
-      FROM json_to_recordset($7::json) AS p(account_id text, plan_id text, cycle text, size_bytes bigint, remaining_bytes bigint)
+      FROM json_to_recordset($6::json) AS p(account_id text, plan_id text, cycle text, size_bytes bigint, remaining_bytes bigint)
       ON CONFLICT (account_id, plan_id, cycle) DO UPDATE SET
         size_bytes = EXCLUDED.size_bytes, remaining_bytes = EXCLUDED.remaining_bytes, updated_at = EXCLUDED.updated_at
     )
@@ -253,14 +231,14 @@ const WRITE_BATCH = `
 
 /**
  * Writes one group commit as a single statement, so it is one round trip and one transaction of its own: usage
- * records (those whose (source, record key) exists already are skipped) with their hourly roll-up, sessions (new ones
- * whole, known ones by a narrow update), SIM figures, and the balances of rated SIMs and pools.
+ * records (those whose (source, record key) exists already are skipped) with their hourly roll-up, sessions (upserts, so
+ * each goes through its primary key whatever the plan), SIM figures, and the balances of rated SIMs and pools.
  * Rows go as JSON documents, which cost the client far less to build than one array per column.
  * The statement is named, so PostgreSQL parses and plans it once per connection instead of once per commit.
  * Returns how many usage records were inserted.
  */
 export async function writeBatch(run: StatementRunner, batch: UsageBatch, now: Date): Promise<number> {
-  const rows = await run({ name: 'usage_write_batch', text: WRITE_BATCH, values: [usageJson(batch.usage), sessionsJson(batch.newSessions), simsJson(batch.sims), now, seenSessionsJson(batch.seenSessions), balancesJson(batch.balances), poolsJson(batch.pools)] });
+  const rows = await run({ name: 'usage_write_batch', text: WRITE_BATCH, values: [usageJson(batch.usage), sessionsJson(batch.sessions), simsJson(batch.sims), now, balancesJson(batch.balances), poolsJson(batch.pools)] });
   return Number(rows[0]?.n ?? 0);
 }
 
