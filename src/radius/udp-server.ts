@@ -39,6 +39,13 @@ export class RadiusServer {
   private readonly duplicates: Counter;
   private readonly outcomes: Counter;
   private readonly latency: Histogram;
+  // NOTE: the per-packet series, bound once: a labelled `inc` hashes its labels on every call.
+  private readonly perPacket: {
+    received: Record<'auth' | 'acct', { inc(): void }>;
+    latency: Record<'auth' | 'acct', { observe(v: number): void }>;
+    recorded: { inc(): void };
+    accountingResponse: { inc(): void };
+  };
 
   constructor(
     private readonly gateways: GatewayCache,
@@ -65,6 +72,12 @@ export class RadiusServer {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
+    this.perPacket = {
+      received: { auth: this.received.labels('auth'), acct: this.received.labels('acct') },
+      latency: { auth: this.latency.labels('auth'), acct: this.latency.labels('acct') },
+      recorded: this.outcomes.labels('recorded'),
+      accountingResponse: this.answered.labels(String(Code.AccountingResponse)),
+    };
   }
 
   async start(): Promise<{ authPort: number; acctPort: number }> {
@@ -101,7 +114,7 @@ export class RadiusServer {
 
   /** Finds the gateway, recognises retransmissions and decodes; undefined when the packet is dropped or answered from cache. */
   private admit(msg: Buffer, rinfo: RemoteInfo, socket: Socket, port: 'auth' | 'acct'): { gateway: Gateway; packet: DecodedPacket; key: string } | undefined {
-    this.received.inc({ port });
+    this.perPacket.received[port].inc();
     const gateway = this.gateways.match(rinfo.address);
     if (!gateway) return this.drop('unknown_client');
     if (msg.length < 20) return this.drop('malformed');
@@ -141,11 +154,14 @@ export class RadiusServer {
       .accounting({ id: gateway.id, accountId: gateway.accountId }, toAccountingInput(packet))
       .then(
         (outcome) => {
-          this.outcomes.inc({ outcome });
-          if (outcome !== 'recorded') this.log.debug({ gateway: gateway.id, outcome }, 'accounting answered without usage');
+          if (outcome === 'recorded') this.perPacket.recorded.inc();
+          else {
+            this.outcomes.inc({ outcome });
+            this.log.debug({ gateway: gateway.id, outcome }, 'accounting answered without usage');
+          }
           const reply = encodeReply(packet, Code.AccountingResponse, [], gateway.secret);
           this.reply(socket, rinfo, key, reply, Code.AccountingResponse);
-          this.latency.observe({ port: 'acct' }, (performance.now() - started) / 1000);
+          this.perPacket.latency.acct.observe((performance.now() - started) / 1000);
         },
         (err: unknown) => {
           // NOTE: no answer: the gateway retransmits, and the retransmission is counted once the database is back.
@@ -174,7 +190,7 @@ export class RadiusServer {
         const code = decision.accept ? Code.AccessAccept : Code.AccessReject;
         const attributes = decision.accept ? [] : [{ type: Attr.ReplyMessage, value: Buffer.from(decision.reason) }];
         this.reply(socket, rinfo, key, encodeReply(packet, code, attributes, gateway.secret), code);
-        this.latency.observe({ port: 'auth' }, (performance.now() - started) / 1000);
+        this.perPacket.latency.auth.observe((performance.now() - started) / 1000);
       })
       .catch((err: unknown) => {
         this.replies.delete(key);
@@ -188,7 +204,8 @@ export class RadiusServer {
     this.replies.set(key, { reply, at: Date.now() });
     if (this.replies.size > REPLY_CACHE_MAX) this.pruneReplies();
     socket.send(reply, rinfo.port, rinfo.address);
-    this.answered.inc({ code: String(code) });
+    if (code === Code.AccountingResponse) this.perPacket.accountingResponse.inc();
+    else this.answered.inc({ code: String(code) });
   }
 
   private pruneReplies(): void {
