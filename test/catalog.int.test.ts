@@ -183,6 +183,12 @@ describe.each(testDialects())('rating catalogue on %s', (dialect) => {
       const noZone = await t.api('POST', '/api/v1/plans/EU-100MB/versions', { effectiveFrom: new Date(t.clock.now().getTime() + 1000).toISOString(), coverageZoneIds: ['MARS'] });
       expect(noZone.json()).toMatchObject({ code: 'invalid_rate_plan' });
       expect((await t.api('POST', '/api/v1/plans/NOPE/versions', { effectiveFrom: from })).json().code).toBe('plan_not_found');
+      // A time with an offset is read as that instant.
+      const offset = await t.api('POST', '/api/v1/plans/EU-100MB/versions', { effectiveFrom: '2027-01-01T00:00:00+08:00', monthlyFee: '17.4' });
+      expect(offset.statusCode, offset.body).toBe(201);
+      expect(offset.json().versions[2]).toMatchObject({ version: 3, effectiveFrom: '2026-12-31T16:00:00.000Z', monthlyFee: '17.40' });
+      expect((await t.api('POST', '/api/v1/plans/EU-100MB/versions', { effectiveFrom: '2027-02-01', monthlyFee: '1' })).json().code).toBe('validation_failed');
+
     });
 
     it('refuses to delete a zone a plan version names, and names the plans', async () => {

@@ -15,6 +15,8 @@ export const Money = z
   .regex(/^\d{1,9}(\.\d{1,6})?$/, 'must be a decimal amount in the major unit with at most 6 decimal places, such as "19.15"')
   .describe('decimal amount in the major unit of the currency, exact, at most 6 decimal places (e.g. "19.15")');
 const Bytes = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A time as taken in requests: RFC 3339 with Z or an offset, such as 2027-01-01T00:00:00+08:00. */
+const TimeInput = z.iso.datetime({ offset: true }).describe('RFC 3339 time with Z or an offset, such as 2027-01-01T00:00:00+08:00');
 
 // --- zones -------------------------------------------------------------------------------------------------------
 
@@ -78,7 +80,7 @@ const terms = {
 export const PlanCreateBody = z
   .object({
     id: z.string().min(1).max(64).describe("1-64 letters, digits, '_', '.' or '-'; unique across all accounts"),
-    effectiveFrom: Timestamp.optional().describe('when the first version comes into force (default now)'),
+    effectiveFrom: TimeInput.optional().describe('when the first version comes into force (default now)'),
     ...terms,
     currency: terms.currency.optional(),
     includedSms: terms.includedSms.optional(),
@@ -97,7 +99,7 @@ export const PlanCreateBody = z
 export const PlanChangeBody = z
   .object(terms)
   .partial()
-  .extend({ effectiveFrom: Timestamp.describe('when the new version comes into force: now or later, and after the latest version') })
+  .extend({ effectiveFrom: TimeInput.describe('when the new version comes into force: now or later, and after the latest version') })
   .strict();
 
 type TermsBody = Partial<z.infer<z.ZodObject<typeof terms>>>;
