@@ -142,7 +142,12 @@ describe('meridian zones, plans and catalog commands', () => {
     expect(unknown.stderr).toContain('plan_not_found');
     const off = await cli(['sims', 'set-plan', iccidFor(1), '--none']);
     expect(off.stdout).toBe(`SIM ${iccidFor(1)} has no plan\n`);
+    const bulk = await cli(['bulk', 'update', '--batch', 'B1', '--set-plan', 'Z2-1GB', '--reason', 'price list']);
+    expect(bulk.code, bulk.stderr).toBe(0);
+    expect(json(await cli(['sims', 'list', '--plan', 'Z2-1GB', '--json'])).items).toHaveLength(2);
+    expect((await cli(['bulk', 'update', '--batch', 'B1', '--set-plan', 'Z2-1GB', '--clear-plan'])).code).toBe(2);
+    expect((await cli(['bulk', 'update', '--batch', 'B1', '--clear-plan'])).code).toBe(0);
     const changes = await cli(['sims', 'changes', iccidFor(1), '--field', 'plan', '--json']);
-    expect(json(changes).items.map((c: { newValue: string | null }) => c.newValue)).toEqual([null, 'Z1-100MB']);
+    expect(json(changes).items.map((c: { newValue: string | null }) => c.newValue)).toEqual([null, 'Z2-1GB', null, 'Z1-100MB']);
   });
 });

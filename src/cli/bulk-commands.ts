@@ -121,6 +121,8 @@ interface UpdateOptions extends CommonOptions {
   removeLabel?: string[];
   setField?: Record<string, string>;
   removeField?: string[];
+  setPlan?: string;
+  clearPlan?: boolean;
 }
 
 export function registerBulkCommands(program: Command): void {
@@ -143,13 +145,15 @@ export function registerBulkCommands(program: Command): void {
     );
 
   addSelectionOptions(
-    apiCommand(bulk, 'update', 'change the group, labels or custom fields of many SIMs')
+    apiCommand(bulk, 'update', 'change the group, labels, custom fields or rate plan of many SIMs')
       .option('--set-group <group>', 'move the SIMs to this group (id or name)')
       .option('--clear-group', 'take the SIMs out of their group')
       .option('--add-label <label>', 'add a label (repeatable or comma-separated)', collect)
       .option('--remove-label <label>', 'remove a label (repeatable or comma-separated)', collect)
       .option('--set-field <name=value>', 'set a custom field (repeatable)', keyValue)
-      .option('--remove-field <name>', 'remove a custom field (repeatable)', repeat),
+      .option('--remove-field <name>', 'remove a custom field (repeatable)', repeat)
+      .option('--set-plan <plan>', 'put the SIMs on this rate plan (operator and reseller admins)')
+      .option('--clear-plan', 'take the SIMs off their rate plan'),
   )
     .addHelpText('after', '\nExample:\n  meridian bulk update --label pilot --add-label production --remove-label pilot --set-field site=SZ-02')
     .action(
@@ -164,8 +168,11 @@ export function registerBulkCommands(program: Command): void {
         const fields: Record<string, string | null> = { ...o.setField };
         for (const name of o.removeField ?? []) fields[name] = null;
         if (Object.keys(fields).length) update.customFields = fields;
+        if (o.setPlan !== undefined && o.clearPlan) throw new UsageError('--set-plan and --clear-plan exclude each other');
+        if (o.clearPlan) update.planId = null;
+        if (o.setPlan !== undefined) update.planId = o.setPlan;
         if (Object.keys(update).length === 0) {
-          throw new UsageError('nothing to change; give --set-group, --clear-group, --add-label, --remove-label, --set-field or --remove-field');
+          throw new UsageError('nothing to change; give --set-group, --clear-group, --add-label, --remove-label, --set-field, --remove-field, --set-plan or --clear-plan');
         }
         return startBulk(ctx, { update });
       }),
