@@ -12,21 +12,25 @@ const dayFormatters = new Map<string, Intl.DateTimeFormat>();
 
 /**
  * Every UTC offset in use is a whole number of quarter hours, so the local date can change only at the edge of a
- * UTC quarter hour: within one, the date found last is reused (the hot path asks once per accounting packet).
+ * UTC quarter hour: the date of each quarter hour is worked out once and kept (the hot path asks once per accounting
+ * packet or CDR record). The cache of a time zone is emptied when it holds a year of quarter hours.
  */
 const SLOT_MS = 900_000;
-const lastDate = new Map<string, { slot: number; date: string }>();
+const SLOTS_KEPT = 366 * 96;
+const slotDates = new Map<string, Map<number, string>>();
 
 /** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
 export function localDate(at: Date, timeZone: string): string {
   const slot = Math.floor(at.getTime() / SLOT_MS);
-  const last = lastDate.get(timeZone);
-  if (last?.slot === slot) return last.date;
+  let dates = slotDates.get(timeZone);
+  const known = dates?.get(slot);
+  if (known !== undefined) return known;
   let f = dayFormatters.get(timeZone);
   if (!f) dayFormatters.set(timeZone, (f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
   const date = f.format(at);
-  if (last) Object.assign(last, { slot, date });
-  else lastDate.set(timeZone, { slot, date });
+  if (!dates) slotDates.set(timeZone, (dates = new Map<number, string>()));
+  else if (dates.size >= SLOTS_KEPT) dates.clear();
+  dates.set(slot, date);
   return date;
 }
 
