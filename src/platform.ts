@@ -65,7 +65,11 @@ export async function createPlatform(
 ): Promise<Platform> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir });
+  const database = await openDatabase({
+    url: config.database.url,
+    dataDir: config.database.dataDir,
+    onIdleError: (err) => log.warn({ err }, 'an idle database connection failed; the pool opens a new one'),
+  });
   const applied = await migrateToLatest(database.db);
   if (applied.length) log.info({ applied, dialect: database.dialect }, 'migrations applied');
   const db = database.db;

@@ -20,6 +20,8 @@ export interface DatabaseOptions {
   /** Directory of the embedded database; `memory://` for a throw-away one. */
   dataDir: string;
   poolSize?: number;
+  /** Told when an idle pooled connection fails (the server restarted, or ended it): the pool replaces it. */
+  onIdleError?: (err: Error) => void;
 }
 
 export interface OpenDatabase {
@@ -44,6 +46,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
           oid === INT8 ? parseInt8 : (pg.types.getTypeParser(oid, format as 'text') as unknown)) as typeof pg.types.getTypeParser,
       },
     });
+    // NOTE: without a listener, an idle connection ended by the server would throw from the pool's event emitter.
+    pool.on('error', (err) => options.onIdleError?.(err));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const run: StatementRunner = async ({ name, text, values }) => (await pool.query<Record<string, unknown>>({ name, text, values })).rows;
     return { db, dialect: 'postgres', run, close: () => db.destroy() };
