@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from '../src/db/open-database.ts';
-import { baseUrl, databaseNote, databaseUrl, dropDatabase, intEnv, recreateDatabase, selected, setDatabaseNote } from './support/env.ts';
+import { baseUrl, checkpoint, databaseNote, databaseUrl, dropDatabase, intEnv, recreateDatabase, selected, setDatabaseNote } from './support/env.ts';
 import { describeLoad, startLoadMeter, waitForQuietMachine } from './support/load.ts';
 import { type MeridianProcess, type Store, startMeridian } from './support/meridian-radius.ts';
 import { copyFrom } from './support/pg-copy.ts';
@@ -232,7 +232,7 @@ async function importThroughApi(kind: Store['dialect'], file: { csv: string; byt
   let run: CdrRun;
   let job: Job;
   try {
-    if (kind === 'postgres') await checkpoint(databaseUrl((store as { database: string }).database));
+    if (kind === 'postgres') await checkpoint();
     await waitForQuietMachine();
     const meter = startLoadMeter(m.pid);
     const vacuums = watchAutovacuum();
@@ -272,16 +272,6 @@ async function importThroughApi(kind: Store['dialect'], file: { csv: string; byt
     else rmSync(join(store.dir, '..'), { recursive: true, force: true });
   }
   return run;
-}
-
-async function checkpoint(url: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query('CHECKPOINT');
-  } finally {
-    await c.end();
-  }
 }
 
 /** The peer: the same rows with COPY into a table of the file's columns, typed, without keys or indexes. */

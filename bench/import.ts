@@ -17,7 +17,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/config.ts';
 import { bootstrapOperator } from '../src/modules/accounts/bootstrap.ts';
 import { createPlatform } from '../src/platform.ts';
-import { baseUrl, IMPORT_DATABASE, importNote, intEnv, recreateDatabase, selected, setDatabaseNote } from './support/env.ts';
+import { baseUrl, checkpoint, IMPORT_DATABASE, importNote, intEnv, recreateDatabase, selected, setDatabaseNote } from './support/env.ts';
 import { describeLoad, type LoadReport, startLoadMeter, waitForQuietMachine } from './support/load.ts';
 import { copyFrom } from './support/pg-copy.ts';
 import { heading, int, line, machine, progress, ratio, seconds, verdict } from './support/report.ts';
@@ -96,16 +96,6 @@ function printRun(r: ImportRun, count: number, target?: number): void {
   line(`  throughput: ${int(r.perSecond)} SIMs/s${target ? `   target >= ${int(target)} SIMs/s: ${verdict(r.perSecond >= target)}` : ''}`);
 }
 
-async function checkpoint(url: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query('CHECKPOINT');
-  } finally {
-    await c.end();
-  }
-}
-
 /** The peer: the same rows with COPY into a table without keys or indexes, on one connection. */
 async function copyPeer(url: string, csv: Buffer, count: number): Promise<number> {
   const c = new pg.Client({ connectionString: url });
@@ -153,7 +143,7 @@ async function main(): Promise<void> {
     }
     if (parts.has('postgres')) {
       heading(`PostgreSQL: ${int(SIMS)} SIMs through the import job, ${version}`);
-      await checkpoint(url);
+      await checkpoint();
       pgRun = await importThroughJob({ DATABASE_URL: url }, csvOf(SIMS), SIMS);
       printRun(pgRun, SIMS, TARGET_PER_SECOND);
       await setDatabaseNote(DB_NAME, importNote(SIMS));

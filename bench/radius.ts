@@ -21,7 +21,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { AccountingLoad, DEFAULT_RATES, describeStep, parseRates, searchSustainedRate, type StepResult } from './radius-load.ts';
-import { baseUrl, databaseUrl, dropDatabase, intEnv, selected, withAdmin } from './support/env.ts';
+import { baseUrl, checkpoint, databaseUrl, dropDatabase, intEnv, selected, withAdmin } from './support/env.ts';
 import { freeRadiusMissing, startFreeRadius } from './support/freeradius.ts';
 import { type LoadReport, startLoadMeter, waitForQuietMachine } from './support/load.ts';
 import { describeCounters, dropStore, prepareStore, radiusCounters, startMeridian, storeTotals, waitUntilIdle } from './support/meridian-radius.ts';
@@ -63,10 +63,6 @@ const pctOfCore = (seconds: number, r: LoadReport): string => `${Math.round((100
 function cpuLine(r: LoadReport | undefined, server: string): string {
   if (!r) return 'CPU: not available';
   return `CPU (of one core): ${server} ${pctOfCore(r.serverS ?? 0, r)}, postgres ${pctOfCore(r.postgresS, r)}, load generator ${pctOfCore(r.benchS, r)}, other processes ${pctOfCore(r.otherS, r)}`;
-}
-
-async function checkpoint(): Promise<void> {
-  await withAdmin((c) => c.query('CHECKPOINT'));
 }
 
 async function pgVersion(): Promise<string> {

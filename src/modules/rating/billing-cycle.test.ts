@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/errors.ts';
 import {
   checkInvoiceRequest,
   checkTimeZone,
@@ -22,21 +21,12 @@ import {
   termStatus,
   topUpExpiresAt,
 } from './billing-cycle.ts';
+import { errorOf } from '../../../test/support/errors.ts';
 
 const at = (s: string) => new Date(s);
 /** Local time in Shanghai (UTC+8, no daylight saving). */
 const sh = (local: string) => new Date(`${local}+08:00`);
 const GB = 1024 ** 3;
-
-const errorOf = (fn: () => unknown): AppError => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected an AppError');
-};
 
 describe('billing cycles', () => {
   it('are calendar months in Asia/Shanghai by default', () => {

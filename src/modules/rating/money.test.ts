@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/errors.ts';
 import {
   currencyDigits,
   divHalfUp,
@@ -17,15 +16,7 @@ import {
   parseMinor,
   roundToMinor,
 } from './money.ts';
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof AppError ? e.code : 'not an AppError';
-  }
-  return undefined;
-};
+import { codeOf } from '../../../test/support/errors.ts';
 
 describe('parsing decimal prices', () => {
   it('reads the catalogue prices exactly, including those floating point gets wrong', () => {

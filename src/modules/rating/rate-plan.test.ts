@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/errors.ts';
 import {
   catalogPlanInputs,
   createRatePlan,
@@ -14,16 +13,7 @@ import {
   type RatePlanInput,
 } from './rate-plan.ts';
 import { parseZonePricesCsv, parseZonesCsv, type Zone } from './zones.ts';
-
-const errorOf = (fn: () => unknown): AppError => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected an AppError');
-};
+import { errorOf } from '../../../test/support/errors.ts';
 
 const zones: Zone[] = [
   { id: 'Z1', name: 'Zone 1', countries: ['DE', 'FR'], networks: [] },

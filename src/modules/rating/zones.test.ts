@@ -1,21 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/errors.ts';
 import { checkZones, createZoneIndex, parseZonePricesCsv, parseZonesCsv, unmappedCountries, type Zone, zonesCovering } from './zones.ts';
+import { errorOf } from '../../../test/support/errors.ts';
 
 const sample = (name: string) => readFileSync(new URL(`./sample/${name}`, import.meta.url), 'utf8');
 const ZONES_CSV = sample('zones.csv');
 const PRICES_CSV = sample('zone_prices_cny.csv');
-
-const errorOf = (fn: () => unknown): AppError => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected an AppError');
-};
 
 describe('the sample catalogue', () => {
   const zones = parseZonesCsv(ZONES_CSV);

@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/errors.ts';
 import { defaultRange, localDate, localMonth, planBuckets, resolveRange, startOfLocalDay, startOfLocalMonth, toCount, zonedTime } from './usage.ts';
+import { codeOf } from '../../../test/support/errors.ts';
 
 const SH = 'Asia/Shanghai';
 const NY = 'America/New_York';
 const at = (s: string) => new Date(s);
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof AppError ? e.code : 'not an AppError';
-  }
-  return undefined;
-};
-
 describe('calendar in a time zone', () => {
   it('puts 23:00 UTC on the next day in Asia/Shanghai', () => {
     expect(localDate(at('2026-01-14T23:00:00Z'), SH)).toBe('2026-01-15');
