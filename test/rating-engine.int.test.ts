@@ -110,6 +110,23 @@ describe.each(testDialects())('rating in the usage engine on %s', (dialect) => {
     expect(changes.items[0]).toMatchObject({ actor: 'system:rating', reason: expect.stringContaining('used up') });
   });
 
+  it('gives a SIM suspended for quota its data again when the next cycle begins', async () => {
+    const iccid = iccidFor(1);
+    expect((await stateOf(iccid)).state).toBe('suspended');
+    await t.platform.scheduler.tick();
+    expect((await stateOf(iccid)).state).toBe('suspended'); // still January in Shanghai
+    t.clock.set(new Date('2026-01-31T16:00:00Z')); // 2026-02-01 00:00 in Shanghai
+    await t.platform.scheduler.tick();
+    expect(await stateOf(iccid)).toMatchObject({ state: 'active', suspendReason: null });
+    const changes = (await t.api('GET', `/api/v1/sims/${iccid}/changes?field=state`)).json<{ items: { actor: string; reason: string; newValue: string }[] }>();
+    expect(changes.items[0]).toMatchObject({ actor: 'system:rating', newValue: 'active', reason: expect.stringContaining('2026-02') });
+    await engine().sims.refresh(iccid);
+    await engine().accounting(gateway, packet(1, 'q2', { status: 'start' }));
+    await engine().accounting(gateway, packet(1, 'q2', { bytesIn: 1024 }));
+    expect((await records(iccid)).at(-1)!.pieces).toEqual([{ kind: 'included', bytes: 1024, amountMicros: 0, ref: null }]);
+    t.clock.set(new Date('2026-01-15T02:00:00Z'));
+  });
+
   it('charges overage by the MB up to the cap, exactly', async () => {
     await assign('cn-1mb-overage', [2]);
     const iccid = iccidFor(2);

@@ -8,6 +8,7 @@ import type { AccountService } from '../modules/accounts/account.service.ts';
 import { findSimRows } from '../modules/sims/sim.repository.ts';
 import { CdrService } from '../modules/usage/cdr.service.ts';
 import type { Clock } from '../shared/clock.ts';
+import { localMonth } from '../shared/time-zone.ts';
 import type { GatewayService } from '../modules/gateways/gateway.service.ts';
 import { DynamicAuthorizationClient } from '../radius/disconnect-client.ts';
 import { RadiusDisconnectSender } from '../radius/mapping.ts';
@@ -106,12 +107,38 @@ export async function createNetworkSide(d: {
   const loaded = { ...(await usage.start()), gateways: await gatewayCache.reload() };
   d.log.info(loaded, 'usage engine loaded');
   const cdr = new CdrService(d.db, d.jobs, usage);
+  /**
+   * SIMs suspended for quota whose rated cycle has ended get their data again: they become active with the new
+   * cycle (their next usage opens a new balance). A SIM suspended with reason quota that was never rated is left as
+   * it is. Runs from the scheduler; returns how many were resumed.
+   */
+  const resumeForNewCycle = async (): Promise<number> => {
+    const now = d.clock.now();
+    const suspended = await d.db.selectFrom('sims').select('iccid').where('state', '=', 'suspended').where('suspend_reason', '=', 'quota').execute();
+    const due = suspended
+      .map((r) => index.getByIccid(r.iccid))
+      .filter((sim): sim is HotSim => sim !== undefined && !inFlight.has(sim.iccid))
+      .filter((sim) => {
+        const held = usage.rating.balanceOf(sim.iccid);
+        return held !== undefined && held.cycle < localMonth(now, sim.timezone);
+      });
+    let resumed = 0;
+    for (const sim of due) {
+      const month = localMonth(now, sim.timezone);
+      const rows = await findSimRows(d.db, [sim.iccid], { path: '/', isRoot: true });
+      const [result] = await d.lifecycle.transition(rows, { state: 'active', reason: `billing cycle ${month} began: data allowance renewed` }, { source: 'network', actor: 'system:rating' });
+      if (result?.ok) resumed++;
+    }
+    return resumed;
+  };
+
   return {
     index,
     usage,
     cdr,
     gatewayCache,
     enforcement,
+    resumeForNewCycle,
     async close() {
       await usage.drain();
       await disconnects.close();
