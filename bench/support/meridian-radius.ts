@@ -12,7 +12,9 @@ import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import { openDatabase } from '../../src/db/open-database.ts';
+import { migrateToLatest, openDatabase } from '../../src/db/open-database.ts';
+import { insertPlanVersions, insertZones } from '../../src/modules/rating/catalog.repository.ts';
+import { createRatePlan, GB, MB } from '../../src/modules/rating/rate-plan.ts';
 import { databaseNote, databaseUrl, dropDatabase, recreateDatabase, setDatabaseNote } from './env.ts';
 import { progress } from './report.ts';
 import type { ServeReady } from './serve.ts';
@@ -245,6 +247,35 @@ export async function storeTotals(store: Store): Promise<{ sessions: number; sto
              (SELECT count(*) FROM usage_records)::int AS records`.execute(database.db);
     const r = rows[0]!;
     return { sessions: r.sessions, stopped: r.stopped, octets: Number(r.octets), usageRecords: r.records };
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * Puts the store's SIMs on rate plans before the server starts (it loads plans and SIMs at start-up), in thirds by
+ * serial: a pooled plan (100 MB a SIM, shared), a plan with overage at 0.29 a MB capped at 50, and a plan of 1 GB
+ * that suspends when used up. None runs out within a benchmark, so every packet is rated and none is refused.
+ */
+export async function assignBenchPlans(store: Store, count: number): Promise<string> {
+  const database = await openDatabase(store.dialect === 'postgres' ? { url: databaseUrl(store.database), dataDir: 'memory://' } : { dataDir: store.dir });
+  try {
+    await migrateToLatest(database.db);
+    const { rows } = await sql<{ id: string }>`SELECT id FROM accounts WHERE parent_id IS NULL`.execute(database.db);
+    const operator = rows[0]!.id;
+    const now = new Date();
+    const from = new Date(now.getTime() - 86_400_000);
+    await insertZones(database.db, operator, [{ id: 'bench-cn', name: 'China', countries: ['CN'], networks: [] }], now);
+    const common = { effectiveFrom: from, monthlyFeeMicros: 5_000_000, coverageZoneIds: ['bench-cn'], cutoffBytes: null };
+    const plans = [
+      createRatePlan({ ...common, id: 'bench-pool', name: 'Pooled 100 MB', includedBytes: 100 * MB, sharing: 'pooled', overage: { pricePerMbMicros: 290_000, capMicros: null } }),
+      createRatePlan({ ...common, id: 'bench-overage', name: '10 MB with overage', includedBytes: 10 * MB, overage: { pricePerMbMicros: 290_000, capMicros: 50_000_000 } }),
+      createRatePlan({ ...common, id: 'bench-1gb', name: '1 GB, suspended when used up', includedBytes: GB, overage: null }),
+    ];
+    await insertPlanVersions(database.db, operator, plans, now);
+    await sql`
+      UPDATE sims SET plan_id = (ARRAY['bench-pool', 'bench-overage', 'bench-1gb'])[1 + (substr(iccid, 8, 12)::bigint % 3)]`.execute(database.db);
+    return `${count.toLocaleString('en-US')} SIMs rated: a third each on a pooled plan, a plan with overage and a 1 GB plan`;
   } finally {
     await database.close();
   }
