@@ -16,6 +16,7 @@ import { HttpProvisioningAdapter } from './modules/provisioning/http.adapter.ts'
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
 import { SimulatedProvisioningAdapter } from './modules/provisioning/simulated.adapter.ts';
 import { CatalogService } from './modules/rating/catalog.service.ts';
+import { TopUpService } from './modules/rating/top-up.service.ts';
 import { SessionService } from './modules/sessions/session.service.ts';
 import { BulkService } from './modules/sims/bulk.service.ts';
 import { LifecycleService } from './modules/sims/lifecycle.service.ts';
@@ -86,7 +87,8 @@ export async function createPlatform(
   const gateways = new GatewayService(db, clock);
   const sessions = new SessionService(db, sims, groups);
   const usageReports = new UsageReportService(db, clock, accounts, groups, sims);
-  const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts });
+  const topUps = new TopUpService(db, clock, sims);
+  const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts, topUps });
   const { usage, cdr } = network;
   // NOTE: the engine rates with its own copy of the catalogue; each committed zone or plan change reloads it, one
   // reload after the other so that an older read never replaces a newer one.
@@ -94,7 +96,7 @@ export async function createPlatform(
   catalog.onCatalogChanged(() => {
     catalogReload = catalogReload.then(() => usage.rating.reloadCatalog()).catch((err: unknown) => log.error({ err }, 'could not reload the rating catalogue'));
   });
-  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports, catalog };
+  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports, catalog, topUps };
 
   const runner = new JobRunner(
     db,

@@ -7,6 +7,7 @@ import type { GroupService } from './modules/groups/group.service.ts';
 import type { JobService } from './modules/jobs/job.service.ts';
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
 import type { CatalogService } from './modules/rating/catalog.service.ts';
+import type { TopUpService } from './modules/rating/top-up.service.ts';
 import type { SessionService } from './modules/sessions/session.service.ts';
 import type { BulkService } from './modules/sims/bulk.service.ts';
 import type { LifecycleService } from './modules/sims/lifecycle.service.ts';
@@ -37,4 +38,5 @@ export interface Services {
   sessions: SessionService;
   usageReports: UsageReportService;
   catalog: CatalogService;
+  topUps: TopUpService;
 }

@@ -5,7 +5,7 @@ import { insertPlanVersions, insertZones } from '../src/modules/rating/catalog.r
 import { createRatePlan, MB, type RatePlanInput } from '../src/modules/rating/rate-plan.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
-import { startTestPlatform, type TestPlatform } from './support/platform.ts';
+import { createTenant, startTestPlatform, type TestPlatform } from './support/platform.ts';
 
 const gateway = { id: 'gw_rating', accountId: '' };
 
@@ -125,6 +125,36 @@ describe.each(testDialects())('rating in the usage engine on %s', (dialect) => {
     await engine().accounting(gateway, packet(1, 'q2', { bytesIn: 1024 }));
     expect((await records(iccid)).at(-1)!.pieces).toEqual([{ kind: 'included', bytes: 1024, amountMicros: 0, ref: null }]);
     t.clock.set(new Date('2026-01-15T02:00:00Z'));
+  });
+
+  it('uses a top-up after the included data, lifts a quota suspension with it, and keeps it across a restart', async () => {
+    await assign('cn-1mb-block', [6]);
+    const iccid = iccidFor(6);
+    await engine().accounting(gateway, packet(6, 't1', { status: 'start' }));
+    await engine().accounting(gateway, packet(6, 't1', { bytesIn: 2 * MB }));
+    await waitFor(async () => (await stateOf(iccid)).state === 'suspended');
+    expect(await stateOf(iccid)).toMatchObject({ state: 'suspended', suspendReason: 'quota' });
+
+    expect((await t.api('POST', `/api/v1/sims/${iccid}/top-ups`, { bytes: 0 })).statusCode).toBe(400);
+    expect((await t.api('POST', `/api/v1/sims/${iccidFor(8)}/top-ups`, { bytes: MB })).json()).toMatchObject({ code: 'sim_has_no_plan' });
+    // Another tenant can neither add data to the SIM nor see its top-ups.
+    const other = await createTenant(t, 'reseller', 'Other reseller');
+    expect((await t.api('POST', `/api/v1/sims/${iccid}/top-ups`, { bytes: MB }, { key: other.key })).statusCode).toBe(404);
+    expect((await t.api('GET', `/api/v1/sims/${iccid}/top-ups`, undefined, { key: other.key })).statusCode).toBe(404);
+    const added = await t.api('POST', `/api/v1/sims/${iccid}/top-ups`, { bytes: 3 * MB });
+    expect(added.statusCode).toBe(201);
+    expect(added.json()).toMatchObject({ iccid, bytes: 3 * MB, expiresAt: '2026-01-31T16:00:00.000Z' });
+    await waitFor(async () => (await stateOf(iccid)).state === 'active');
+    expect((await stateOf(iccid)).state).toBe('active');
+    expect((await t.api('GET', `/api/v1/sims/${iccid}/top-ups`)).json<{ items: unknown[] }>().items).toHaveLength(1);
+
+    await t.restart();
+    await engine().accounting(gateway, packet(6, 't2', { status: 'start' }));
+    await engine().accounting(gateway, packet(6, 't2', { bytesIn: MB }));
+    const id = added.json<{ id: string }>().id;
+    expect((await records(iccid)).at(-1)!.pieces).toEqual([{ kind: 'top_up', bytes: MB, amountMicros: 0, ref: id }]);
+    const { rows } = await sql<{ balance: { topUps: { id: string; remainingBytes: number }[] } }>`SELECT balance FROM sim_balances WHERE iccid = ${iccid}`.execute(db());
+    expect(rows[0]!.balance.topUps).toEqual([{ id, remainingBytes: 2 * MB, expiresAtMs: Date.parse('2026-01-31T16:00:00Z') }]);
   });
 
   it('charges overage by the MB up to the cap, exactly', async () => {

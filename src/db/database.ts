@@ -255,6 +255,17 @@ export interface PoolBalanceTable {
   updated_at: Timestamp;
 }
 
+/** A top-up (加油包) of one SIM. */
+export interface TopUpTable {
+  id: string;
+  account_id: string;
+  iccid: string;
+  bytes: number;
+  expires_at: Timestamp;
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
 export interface UsageHourlyTable {
   iccid: string;
   hour: Timestamp;
@@ -285,6 +296,7 @@ export interface Database {
   rate_plans: RatePlanTable;
   sim_balances: SimBalanceTable;
   pool_balances: PoolBalanceTable;
+  top_ups: TopUpTable;
 }
 
 export type Db = Kysely<Database>;

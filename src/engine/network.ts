@@ -6,6 +6,7 @@ import { AUTOMATIC_RETRY_MS, type LifecycleService, type TransitionInput } from 
 import type { SimService } from '../modules/sims/sim.service.ts';
 import type { AccountService } from '../modules/accounts/account.service.ts';
 import { findSimRows } from '../modules/sims/sim.repository.ts';
+import type { TopUpService } from '../modules/rating/top-up.service.ts';
 import { CdrService } from '../modules/usage/cdr.service.ts';
 import type { Clock } from '../shared/clock.ts';
 import { localMonth } from '../shared/time-zone.ts';
@@ -35,6 +36,7 @@ export async function createNetworkSide(d: {
   gateways: GatewayService;
   sims: SimService;
   accounts: AccountService;
+  topUps: TopUpService;
 }) {
   const index = new SimIndex(d.db);
   const inFlight = new Set<string>();
@@ -69,6 +71,7 @@ export async function createNetworkSide(d: {
     },
     {
       onTransitionNeeded: (sim, to, reason) => transition(sim, { state: to, reason }, 'system:usage'),
+      onDataAgain: (sim, detail) => transition(sim, { state: 'active', reason: detail }, 'system:rating'),
       onEnforcement(sim, kind, detail) {
         if (kind !== 'out_of_coverage') return transition(sim, { state: 'suspended', suspendReason: 'quota', reason: detail }, 'system:rating');
         // NOTE: every packet from a network the plan blocks asks again; one disconnect per SIM and half minute.
@@ -100,6 +103,9 @@ export async function createNetworkSide(d: {
   d.sims.onSimsChanged((iccids) => {
     usage.rating.simsChanged();
     iccids.forEach((iccid) => void refresh(iccid));
+  });
+  d.topUps.onTopUp((t) => {
+    usage.addTopUp(t).catch((err: unknown) => d.log.error({ err, topUp: t.id }, 'could not add a top-up to the balance in memory'));
   });
   d.accounts.onAccountDeleted(() => {
     gatewayCache.reload().catch((err: unknown) => d.log.error({ err }, 'could not reload gateways'));

@@ -2,7 +2,20 @@ import type { Db } from '../db/database.ts';
 import { loadRatingCatalog } from '../modules/rating/catalog.repository.ts';
 import type { BalanceRow, PoolRow } from '../modules/usage/ingest.repository.ts';
 import { planVersionAt, type RatePlan } from '../modules/rating/rate-plan.ts';
-import { compileRatingPlan, openPool, openSimBalance, type PoolBalance, rateUsage, type RatingPlan, type RatingResult, resizePool, type SimBalance } from '../modules/rating/rating.ts';
+import {
+  addTopUp,
+  compileRatingPlan,
+  enforcementOf,
+  openPool,
+  openSimBalance,
+  type PoolBalance,
+  rateUsage,
+  type RatingPlan,
+  type RatingResult,
+  resizePool,
+  type SimBalance,
+  type TopUp,
+} from '../modules/rating/rating.ts';
 import { createZoneIndex, type ZoneIndex } from '../modules/rating/zones.ts';
 import { localDate } from '../shared/time-zone.ts';
 import type { HotSim } from './sim-index.ts';
@@ -44,12 +57,15 @@ export class RatingBook {
   private compiled = new Map<RatePlan, RatingPlan>();
   private readonly balances = new Map<string, HeldBalance>();
   private readonly pools = new Map<string, PoolBalance>();
+  /** Top-ups of SIMs that hold no balance yet: the balance they open takes them. */
+  private readonly pendingTopUps = new Map<string, TopUp[]>();
   /** Members of each pooled plan per account, counted from the SIM index on demand; cleared when SIMs change. */
   private members: Map<string, number> | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly allSims: () => Iterable<HotSim>,
+    private readonly now: () => Date,
   ) {}
 
   /** Loads the catalogue and the balances last committed. */
@@ -61,6 +77,9 @@ export class RatingBook {
     ]);
     for (const b of balances) this.balances.set(b.iccid, { cycle: b.cycle, planId: b.plan_id, balance: b.balance as unknown as SimBalance });
     for (const p of pools) this.pools.set(poolKeyOf({ accountId: p.account_id, planId: p.plan_id, cycle: p.cycle }), { sizeBytes: Number(p.size_bytes), remainingBytes: Number(p.remaining_bytes) });
+    // NOTE: a top-up is stored before the engine commits the balance that holds it; one the balance lacks is added.
+    const topUps = await this.db.selectFrom('top_ups').select(['id', 'iccid', 'bytes', 'expires_at']).where('expires_at', '>', this.now()).execute();
+    for (const t of topUps) this.addTopUp(t.iccid, { id: t.id, remainingBytes: Number(t.bytes), expiresAtMs: t.expires_at.getTime() });
     return { plans: this.versions.size, balances: balances.length, pools: pools.length };
   }
 
@@ -101,11 +120,7 @@ export class RatingBook {
     if (!plan) return undefined;
     const cycle = localDate(at, sim.timezone).slice(0, 7);
     const before = this.balances.get(sim.iccid);
-    const held =
-      before && before.cycle === cycle && before.planId === plan.id
-        ? before.balance
-        : // NOTE: the test allowance is for the SIM's life, so it carries over into a new cycle or plan.
-          openSimBalance(plan, before ? { testRemainingBytes: before.balance.testRemainingBytes } : {});
+    const held = before && before.cycle === cycle && before.planId === plan.id ? before.balance : this.openBalance(sim.iccid, plan, before, at);
     let poolKey: string | null = null;
     let poolBefore: PoolBalance | undefined;
     let pool: PoolBalance | null = null;
@@ -118,6 +133,45 @@ export class RatingBook {
     this.balances.set(sim.iccid, { cycle, planId: plan.id, balance: result.sim });
     if (poolKey && result.pool) this.pools.set(poolKey, result.pool);
     return { result, plan, cycle, before, poolKey, poolBefore };
+  }
+
+  /**
+   * Adds a top-up to the SIM's balance, or keeps it for the balance the SIM opens next. Undefined when the SIM has it
+   * already; otherwise how to take it back.
+   */
+  addTopUp(iccid: string, topUp: TopUp): { undo: () => void } | undefined {
+    const held = this.balances.get(iccid);
+    if (held) {
+      if (held.balance.topUps.some((t) => t.id === topUp.id)) return undefined;
+      this.balances.set(iccid, { ...held, balance: addTopUp(held.balance, topUp) });
+      return { undo: () => this.balances.set(iccid, held) };
+    }
+    const pending = this.pendingTopUps.get(iccid) ?? [];
+    if (pending.some((t) => t.id === topUp.id)) return undefined;
+    this.pendingTopUps.set(iccid, [...pending, topUp]);
+    return { undo: () => this.pendingTopUps.set(iccid, pending) };
+  }
+
+  /** Whether a SIM suspended for quota has data again (a top-up, a new cycle), judged as rating would at `at`. */
+  hasDataAgain(sim: HotSim, at: Date): boolean {
+    const plan = this.planOf(sim, at);
+    const held = this.balances.get(sim.iccid);
+    if (!plan || !held) return false;
+    const cycle = localDate(at, sim.timezone).slice(0, 7);
+    if (held.cycle !== cycle || held.planId !== plan.id) return true;
+    const pool = plan.sharing === 'pooled' ? this.sizedPool(this.pools.get(poolKeyOf({ accountId: sim.accountId, planId: plan.id, cycle })), sim.accountId, plan) : null;
+    const e = enforcementOf(this.compile(plan), held.balance, pool, { mccMnc: null, atMs: at.getTime(), inTestPeriod: false });
+    return e !== 'quota' && e !== 'cutoff';
+  }
+
+  /**
+   * The balance a SIM opens in a new cycle or on a new plan. The test allowance is for the SIM's life and top-ups
+   * for their own term, so both carry over (used-up top-ups too, so that a restart cannot add them again).
+   */
+  private openBalance(iccid: string, plan: RatePlan, before: HeldBalance | undefined, at: Date): SimBalance {
+    const carried = before ? before.balance.topUps : (this.pendingTopUps.get(iccid) ?? []);
+    const topUps = carried.filter((t) => t.expiresAtMs > at.getTime()).sort((a, b) => a.expiresAtMs - b.expiresAtMs);
+    return openSimBalance(plan, { ...(before ? { testRemainingBytes: before.balance.testRemainingBytes } : {}), topUps });
   }
 
   /** Puts back what `rate` changed. */

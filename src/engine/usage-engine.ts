@@ -72,6 +72,8 @@ export interface UsageEngineHooks {
    * and disconnect it), `out_of_coverage` (disconnect its session: the plan blocks that network).
    */
   onEnforcement?(sim: HotSim, enforcement: Exclude<RatingEnforcement, 'none'>, detail: string): void;
+  /** A SIM suspended for quota has data again (a top-up): it may become active. */
+  onDataAgain?(sim: HotSim, detail: string): void;
   onBatch?(size: number, ms: number): void;
 }
 
@@ -99,7 +101,7 @@ export class UsageEngine {
     private readonly hooks: UsageEngineHooks = {},
   ) {
     this.run = settings.run ?? runThrough(db);
-    this.rating = new RatingBook(db, () => sims.all());
+    this.rating = new RatingBook(db, () => sims.all(), () => clock.now());
     this.lanes = Array.from(
       { length: Math.max(1, settings.lanes ?? 1) },
       () =>
@@ -308,6 +310,24 @@ export class UsageEngine {
     );
     for (const sim of new Set(records.map((r) => r.sim))) this.checkTransitions(sim, true);
     for (const [sim, rated] of enforcements) this.enforce(sim, rated);
+  }
+
+  /**
+   * Adds a top-up to its SIM's balance and writes the balance through the group commit; a SIM suspended for quota
+   * that has data again is then handed to `onDataAgain`.
+   */
+  async addTopUp(t: { id: string; iccid: string; bytes: number; expiresAt: Date }): Promise<void> {
+    const sim = await this.sims.resolveIccid(t.iccid);
+    if (!sim) return;
+    const now = this.clock.now();
+    const lane = this.laneOf(sim, now);
+    while (lane.full) await this.drain();
+    const change = this.rating.addTopUp(sim.iccid, { id: t.id, remainingBytes: t.bytes, expiresAtMs: t.expiresAt.getTime() });
+    if (!change) return;
+    await lane.submit({ usage: [], session: null, sims: [], connection: null, balances: [sim.iccid], pools: [], undo: change.undo });
+    if (sim.state === 'suspended' && sim.suspendReason === 'quota' && this.rating.hasDataAgain(sim, now)) {
+      this.hooks.onDataAgain?.(sim, `top-up ${t.id} of ${t.bytes} bytes added`);
+    }
   }
 
   /** Closes sessions matching `which` (gateway restart, lost Stop). */

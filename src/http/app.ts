@@ -12,6 +12,7 @@ import { groupRoutes } from '../modules/groups/group.routes.ts';
 import { jobRoutes } from '../modules/jobs/job.routes.ts';
 import { provisioningRoutes } from '../modules/provisioning/provisioning.routes.ts';
 import { catalogRoutes } from '../modules/rating/catalog.routes.ts';
+import { topUpRoutes } from '../modules/rating/top-up.routes.ts';
 import { sessionRoutes } from '../modules/sessions/session.routes.ts';
 import { simRoutes } from '../modules/sims/sim.routes.ts';
 import { cdrRoutes } from '../modules/usage/cdr.routes.ts';
@@ -107,6 +108,7 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
       await api.register(sessionRoutes(s));
       await api.register(usageRoutes(s));
       await api.register(catalogRoutes(s));
+      await api.register(topUpRoutes(s));
     },
     { prefix: '/api/v1' },
   );

@@ -5,6 +5,7 @@ import * as simListIndexes from './0003-sim-list-indexes.ts';
 import * as simsFillfactor from './0004-sims-fillfactor.ts';
 import * as usageHourlyFillfactor from './0005-usage-hourly-fillfactor.ts';
 import * as rating from './0006-rating.ts';
+import * as topUps from './0007-top-ups.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -15,5 +16,6 @@ export const migrationProvider: MigrationProvider = {
     '0004-sims-fillfactor': simsFillfactor,
     '0005-usage-hourly-fillfactor': usageHourlyFillfactor,
     '0006-rating': rating,
+    '0007-top-ups': topUps,
   }),
 };

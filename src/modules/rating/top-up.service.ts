@@ -1,0 +1,74 @@
+/** Top-ups (加油包): extra data for one SIM, valid to the end of the current cycle or for N months. */
+import type { Db } from '../../db/database.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { invalid } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import type { Principal } from '../accounts/account.ts';
+import { requirePermission } from '../accounts/account.service.ts';
+import type { SimService } from '../sims/sim.service.ts';
+import { topUpExpiresAt } from './billing-cycle.ts';
+
+export interface TopUpRecord {
+  id: string;
+  accountId: string;
+  iccid: string;
+  bytes: number;
+  expiresAt: Date;
+  createdBy: string | null;
+  createdAt: Date;
+}
+
+/** Most data one top-up may add: 10 TiB. */
+export const MAX_TOP_UP_BYTES = 10 * 1024 ** 4;
+
+export class TopUpService {
+  private readonly listeners: ((t: TopUpRecord) => void)[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly sims: SimService,
+  ) {}
+
+  /** Calls `listener` after each top-up is stored (the usage engine adds it to the SIM's balance). */
+  onTopUp(listener: (t: TopUpRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Adds `bytes` to a SIM that is on a plan. Valid to the end of the current billing cycle (the calendar month in the
+   * account's time zone), or for `validMonths` months counting the current one.
+   */
+  async addTopUp(principal: Principal, iccid: string, input: { bytes: number; validMonths?: number }): Promise<TopUpRecord> {
+    requirePermission(principal, 'plans:write');
+    if (!Number.isSafeInteger(input.bytes) || input.bytes < 1 || input.bytes > MAX_TOP_UP_BYTES) {
+      throw invalid('invalid_top_up', `bytes must be a whole number from 1 to ${MAX_TOP_UP_BYTES} (got ${input.bytes})`);
+    }
+    const sim = await this.sims.getSimRow(principal, iccid);
+    if (!sim.plan_id) throw invalid('sim_has_no_plan', `SIM ${iccid} is on no rate plan: put it on a plan before adding data to it`);
+    const account = await this.db.selectFrom('accounts').select('timezone').where('id', '=', sim.account_id).executeTakeFirstOrThrow();
+    const now = this.clock.now();
+    const record: TopUpRecord = {
+      id: newId('top'),
+      accountId: sim.account_id,
+      iccid,
+      bytes: input.bytes,
+      expiresAt: topUpExpiresAt(now, input.validMonths ?? 1, account.timezone),
+      createdBy: principal.actor,
+      createdAt: now,
+    };
+    await this.db
+      .insertInto('top_ups')
+      .values({ id: record.id, account_id: record.accountId, iccid, bytes: record.bytes, expires_at: record.expiresAt, created_by: record.createdBy, created_at: now })
+      .execute();
+    for (const l of this.listeners) l(record);
+    return record;
+  }
+
+  /** The top-ups of a SIM, newest first. */
+  async listTopUps(principal: Principal, iccid: string): Promise<TopUpRecord[]> {
+    await this.sims.getSimRow(principal, iccid);
+    const rows = await this.db.selectFrom('top_ups').selectAll().where('iccid', '=', iccid).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(500).execute();
+    return rows.map((r) => ({ id: r.id, accountId: r.account_id, iccid: r.iccid, bytes: Number(r.bytes), expiresAt: r.expires_at, createdBy: r.created_by, createdAt: r.created_at }));
+  }
+}
