@@ -1,60 +1,26 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataSize } from '../src/cli/catalog-commands.ts';
-import { loadConfig } from '../src/config/config.ts';
-import { type RunningServer, startServer } from '../src/server.ts';
+import type { RunningServer } from '../src/server.ts';
+import { type CliRun, runCli, startCliServer } from './support/cli.ts';
 import { iccidFor, simCsv } from './support/iccid.ts';
 
-const BIN = fileURLToPath(new URL('../bin/meridian.js', import.meta.url));
 const OPERATOR_KEY = 'mk_catalog_cli_0123456789abcdefghij';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 describe('meridian zones, plans and catalog commands', () => {
+  let harness: Awaited<ReturnType<typeof startCliServer>>;
   let server: RunningServer;
   let dir: string;
 
-  const cli = (args: string[], input = ''): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, MERIDIAN_URL: server.url, MERIDIAN_API_KEY: OPERATOR_KEY };
-      const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(input);
-    });
-  const json = (r: Run) => JSON.parse(r.stdout);
+  const cli = (args: string[], input = ''): Promise<CliRun> => runCli(args, { url: server.url, key: OPERATOR_KEY, input });
+  const json = (r: CliRun) => JSON.parse(r.stdout);
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'meridian-catalog-cli-'));
-    const config = loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: 'memory://',
-      LOG_LEVEL: 'silent',
-      MERIDIAN_API_KEY: OPERATOR_KEY,
-      MERIDIAN_ADMIN_PASSWORD: 'correct horse battery staple',
-      RATE_LIMIT_PER_SECOND: '10000',
-      RATE_LIMIT_BURST: '10000',
-      RADIUS_ENABLED: 'false',
-    });
-    server = await startServer(config, { print: () => {} });
+    harness = await startCliServer(OPERATOR_KEY, { RADIUS_ENABLED: 'false' });
+    ({ server, dir } = harness);
   });
-  afterAll(async () => {
-    await server?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => harness?.close());
 
   it('reads data sizes in bytes or with a unit', () => {
     expect(dataSize('100MB')).toBe(100 * 1024 * 1024);

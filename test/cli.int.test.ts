@@ -1,43 +1,21 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config.ts';
-import { type RunningServer, startServer } from '../src/server.ts';
+import type { RunningServer } from '../src/server.ts';
+import { type CliRun, runCli, startCliServer } from './support/cli.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
 
-const BIN = fileURLToPath(new URL('../bin/meridian.js', import.meta.url));
 const OPERATOR_KEY = 'mk_cli_test_0123456789abcdefghijklmn';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 describe('meridian command line against a running server', () => {
+  let harness: Awaited<ReturnType<typeof startCliServer>>;
   let server: RunningServer;
   let dir: string;
 
-  /** Runs `node bin/meridian.js …` as a child process (never synchronously: the server lives in this process). */
-  const cli = (args: string[], options: { key?: string | null; url?: string; input?: string } = {}): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, MERIDIAN_URL: options.url ?? server.url };
-      if (options.key === null) delete env.MERIDIAN_API_KEY;
-      else env.MERIDIAN_API_KEY = options.key ?? OPERATOR_KEY;
-      const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(options.input ?? '');
-    });
-  const json = (r: Run) => JSON.parse(r.stdout);
+  const cli = (args: string[], options: { key?: string | null; url?: string; input?: string } = {}): Promise<CliRun> =>
+    runCli(args, { url: options.url ?? server.url, key: options.key === undefined ? OPERATOR_KEY : options.key, input: options.input });
+  const json = (r: CliRun) => JSON.parse(r.stdout);
   const file = async (name: string, text: string) => {
     const path = join(dir, name);
     await writeFile(path, text);
@@ -45,26 +23,10 @@ describe('meridian command line against a running server', () => {
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'meridian-cli-'));
-    const config = loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: 'memory://',
-      LOG_LEVEL: 'silent',
-      MERIDIAN_API_KEY: OPERATOR_KEY,
-      MERIDIAN_ADMIN_PASSWORD: 'correct horse battery staple',
-      RATE_LIMIT_PER_SECOND: '10000',
-      RATE_LIMIT_BURST: '10000',
-      RADIUS_AUTH_PORT: '0',
-      RADIUS_ACCT_PORT: '0',
-      RADIUS_HOST: '127.0.0.1',
-    });
-    server = await startServer(config, { print: () => {} });
+    harness = await startCliServer(OPERATOR_KEY, { RADIUS_AUTH_PORT: '0', RADIUS_ACCT_PORT: '0', RADIUS_HOST: '127.0.0.1' });
+    ({ server, dir } = harness);
   });
-  afterAll(async () => {
-    await server?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => harness?.close());
 
   it('prints help for every command group, and exits 2 on wrong usage', async () => {
     const groups = ['sims', 'bulk', 'jobs', 'accounts', 'groups', 'users', 'api-keys'];
