@@ -23,7 +23,7 @@ import { openDatabase } from '../src/db/open-database.ts';
 import { baseUrl, checkpoint, databaseNote, databaseUrl, dropDatabase, intEnv, recreateDatabase, selected, setDatabaseNote } from './support/env.ts';
 import { describeLoad, startLoadMeter, waitForQuietMachine } from './support/load.ts';
 import { type MeridianProcess, type Store, startMeridian } from './support/meridian-radius.ts';
-import { copyFrom } from './support/pg-copy.ts';
+import { timedCopyPeer } from './support/pg-copy.ts';
 import { heading, int, line, machine, progress, ratio, seconds, verdict } from './support/report.ts';
 import { fleetCsv, iccidFor, imsiFor } from './support/sims.ts';
 
@@ -274,30 +274,6 @@ async function importThroughApi(kind: Store['dialect'], file: { csv: string; byt
   return run;
 }
 
-/** The peer: the same rows with COPY into a table of the file's columns, typed, without keys or indexes. */
-async function copyPeer(url: string, csv: Buffer, count: number): Promise<number> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query('DROP TABLE IF EXISTS bench_cdr_copy_peer');
-    await c.query(
-      'CREATE TABLE bench_cdr_copy_peer (record_id text, iccid text, imsi text, start_time timestamptz, end_time timestamptz, bytes_up bigint, bytes_down bigint, mcc_mnc text, apn text)',
-    );
-    await c.query('CHECKPOINT');
-    await waitForQuietMachine();
-    const meter = startLoadMeter();
-    const started = performance.now();
-    const copied = await copyFrom(c, 'COPY bench_cdr_copy_peer FROM STDIN (FORMAT csv, HEADER true)', csv);
-    const elapsed = performance.now() - started;
-    line(`  ${describeLoad(meter.stop())}`);
-    if (copied !== count) throw new Error(`COPY loaded ${copied} rows, expected ${count}`);
-    await c.query('DROP TABLE bench_cdr_copy_peer');
-    return elapsed;
-  } finally {
-    await c.end();
-  }
-}
-
 async function versionOf(url: string): Promise<string> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -332,7 +308,13 @@ async function main(): Promise<void> {
     const version = await versionOf(url);
     if (parts.has('copy')) {
       heading(`Peer: plain COPY of the same ${int(RECORDS)} rows into a bare typed table (no keys, no indexes), ${version}`);
-      copyMs = await copyPeer(url, Buffer.from(fileOf(RECORDS).csv), RECORDS);
+      copyMs = await timedCopyPeer(
+        url,
+        'bench_cdr_copy_peer',
+        'record_id text, iccid text, imsi text, start_time timestamptz, end_time timestamptz, bytes_up bigint, bytes_down bigint, mcc_mnc text, apn text',
+        Buffer.from(fileOf(RECORDS).csv),
+        RECORDS,
+      );
       line(`  COPY ... FROM STDIN (FORMAT csv)  ${seconds(copyMs)}  ${int(RECORDS / (copyMs / 1000))} rows/s`);
     }
     await dropDatabase(peerDb);

@@ -19,7 +19,7 @@ import { bootstrapOperator } from '../src/modules/accounts/bootstrap.ts';
 import { createPlatform } from '../src/platform.ts';
 import { baseUrl, checkpoint, IMPORT_DATABASE, importNote, intEnv, recreateDatabase, selected, setDatabaseNote } from './support/env.ts';
 import { describeLoad, type LoadReport, startLoadMeter, waitForQuietMachine } from './support/load.ts';
-import { copyFrom } from './support/pg-copy.ts';
+import { timedCopyPeer } from './support/pg-copy.ts';
 import { heading, int, line, machine, progress, ratio, seconds, verdict } from './support/report.ts';
 import { fleetCsv } from './support/sims.ts';
 
@@ -96,28 +96,6 @@ function printRun(r: ImportRun, count: number, target?: number): void {
   line(`  throughput: ${int(r.perSecond)} SIMs/s${target ? `   target >= ${int(target)} SIMs/s: ${verdict(r.perSecond >= target)}` : ''}`);
 }
 
-/** The peer: the same rows with COPY into a table without keys or indexes, on one connection. */
-async function copyPeer(url: string, csv: Buffer, count: number): Promise<number> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query('DROP TABLE IF EXISTS bench_copy_peer');
-    await c.query('CREATE TABLE bench_copy_peer (iccid text, imsi text, msisdn text, batch text, labels text)');
-    await c.query('CHECKPOINT');
-    await waitForQuietMachine();
-    const meter = startLoadMeter();
-    const started = performance.now();
-    const copied = await copyFrom(c, 'COPY bench_copy_peer FROM STDIN (FORMAT csv, HEADER true)', csv);
-    const elapsed = performance.now() - started;
-    line(`  ${describeLoad(meter.stop())}`);
-    if (copied !== count) throw new Error(`COPY loaded ${copied} rows, expected ${count}`);
-    await c.query('DROP TABLE bench_copy_peer');
-    return elapsed;
-  } finally {
-    await c.end();
-  }
-}
-
 async function main(): Promise<void> {
   const server = new URL(baseUrl());
   server.password = server.password ? '***' : '';
@@ -138,7 +116,7 @@ async function main(): Promise<void> {
     const version = await versionOf(url);
     if (parts.has('copy')) {
       heading(`Peer: plain COPY of the same ${int(SIMS)} rows into a bare table (no keys, no indexes), ${version}`);
-      copyMs = await copyPeer(url, Buffer.from(csvOf(SIMS)), SIMS);
+      copyMs = await timedCopyPeer(url, 'bench_copy_peer', 'iccid text, imsi text, msisdn text, batch text, labels text', Buffer.from(csvOf(SIMS)), SIMS);
       line(`  COPY ... FROM STDIN (FORMAT csv)  ${seconds(copyMs)}  ${int(SIMS / (copyMs / 1000))} rows/s`);
     }
     if (parts.has('postgres')) {

@@ -1,5 +1,7 @@
 /** `COPY … FROM STDIN` with the plain `pg` client: the data goes to the server as CopyData messages. */
 import pg from 'pg';
+import { describeLoad, startLoadMeter, waitForQuietMachine } from './load.ts';
+import { line } from './report.ts';
 
 interface CopyInConnection {
   sendCopyFromChunk(chunk: Buffer): void;
@@ -21,4 +23,29 @@ export function copyFrom(client: pg.Client, copySql: string, data: Buffer, chunk
     query.on('error', reject);
     client.query(query);
   });
+}
+
+/**
+ * The benchmarks' peer: `csv` (with a header) loaded with COPY into a new table `table` of `columns` without keys or
+ * indexes, on one connection, once the machine is quiet. Prints the load meter's line; returns milliseconds.
+ */
+export async function timedCopyPeer(url: string, table: string, columns: string, csv: Buffer, count: number): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`DROP TABLE IF EXISTS ${table}`);
+    await c.query(`CREATE TABLE ${table} (${columns})`);
+    await c.query('CHECKPOINT');
+    await waitForQuietMachine();
+    const meter = startLoadMeter();
+    const started = performance.now();
+    const copied = await copyFrom(c, `COPY ${table} FROM STDIN (FORMAT csv, HEADER true)`, csv);
+    const elapsed = performance.now() - started;
+    line(`  ${describeLoad(meter.stop())}`);
+    if (copied !== count) throw new Error(`COPY loaded ${copied} rows, expected ${count}`);
+    await c.query(`DROP TABLE ${table}`);
+    return elapsed;
+  } finally {
+    await c.end();
+  }
 }
