@@ -3,35 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountingInput } from '../src/modules/usage/accounting.ts';
 import { insertPlanVersions, insertZones } from '../src/modules/rating/catalog.repository.ts';
 import { createRatePlan, MB, type RatePlanInput } from '../src/modules/rating/rate-plan.ts';
+import { accountingInput } from './support/accounting.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
 import { createTenant, startTestPlatform, type TestPlatform } from './support/platform.ts';
 
 const gateway = { id: 'gw_rating', accountId: '' };
 
-const packet = (serial: number, session: string, over: Partial<AccountingInput>): AccountingInput => ({
-  status: 'interim',
-  acctSessionId: session,
-  multiSessionId: null,
-  userName: null,
-  imsi: imsiFor(serial),
-  msisdn: null,
-  bytesIn: 0,
-  bytesOut: 0,
-  hasGigawords: true,
-  sessionSeconds: null,
-  eventTime: null,
-  apn: 'iot.apn',
-  framedIp: null,
-  rat: '4G',
-  mccMnc: '46000',
-  cell: null,
-  imei: null,
-  nasIp: '127.0.0.1',
-  chargingId: null,
-  terminateCause: null,
-  ...over,
-});
+const packet = (serial: number, session: string, over: Partial<AccountingInput>): AccountingInput =>
+  accountingInput({ acctSessionId: session, imsi: imsiFor(serial), framedIp: null, cell: null, ...over });
 
 const plan = (over: Partial<RatePlanInput> & Pick<RatePlanInput, 'id'>) =>
   createRatePlan({
@@ -136,6 +116,8 @@ describe.each(testDialects())('rating in the usage engine on %s', (dialect) => {
     expect(await stateOf(iccid)).toMatchObject({ state: 'suspended', suspendReason: 'quota' });
 
     expect((await t.api('POST', `/api/v1/sims/${iccid}/top-ups`, { bytes: 0 })).statusCode).toBe(400);
+    expect((await t.api('POST', `/api/v1/sims/${iccid}/top-ups`, { bytes: MB, validMonths: 0 })).statusCode).toBe(400);
+    expect((await t.api('POST', `/api/v1/sims/${iccid}/top-ups`, { bytes: 1.5 })).statusCode).toBe(400);
     expect((await t.api('POST', `/api/v1/sims/${iccidFor(8)}/top-ups`, { bytes: MB })).json()).toMatchObject({ code: 'sim_has_no_plan' });
     // Another tenant can neither add data to the SIM nor see its top-ups.
     const other = await createTenant(t, 'reseller', 'Other reseller');

@@ -3,36 +3,14 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimIndex } from '../src/engine/sim-index.ts';
 import { UsageEngine } from '../src/engine/usage-engine.ts';
-import type { AccountingInput } from '../src/modules/usage/accounting.ts';
+import { accountingInput } from './support/accounting.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, msisdnFor, simCsv } from './support/iccid.ts';
 import { startTestPlatform, type TestPlatform } from './support/platform.ts';
 
 const gateway = { id: 'gw_test', accountId: '' };
 
-const packet = (over: Partial<AccountingInput>): AccountingInput => ({
-  status: 'interim',
-  acctSessionId: 's1',
-  multiSessionId: null,
-  userName: null,
-  imsi: imsiFor(1),
-  msisdn: null,
-  bytesIn: 0,
-  bytesOut: 0,
-  hasGigawords: true,
-  sessionSeconds: null,
-  eventTime: null,
-  apn: 'iot.apn',
-  framedIp: '10.0.0.1',
-  rat: '4G',
-  mccMnc: '46000',
-  cell: { tac: 1, eci: 2 },
-  imei: null,
-  nasIp: '127.0.0.1',
-  chargingId: null,
-  terminateCause: null,
-  ...over,
-});
+const packet = accountingInput;
 
 describe.each(testDialects())('usage engine on %s', (dialect) => {
   let t: TestPlatform;
