@@ -9,6 +9,7 @@ import { findSimRows } from '../modules/sims/sim.repository.ts';
 import type { TopUpService } from '../modules/rating/top-up.service.ts';
 import { CdrService } from '../modules/usage/cdr.service.ts';
 import type { Clock } from '../shared/clock.ts';
+import { chunk } from '../shared/chunk.ts';
 import { localMonth } from '../shared/time-zone.ts';
 import type { GatewayService } from '../modules/gateways/gateway.service.ts';
 import { DynamicAuthorizationClient } from '../radius/disconnect-client.ts';
@@ -19,6 +20,7 @@ import { type HotSim, SimIndex } from './sim-index.ts';
 import { UsageEngine } from './usage-engine.ts';
 
 const BLOCKED_RETRY_MS = 30_000;
+const RESUME_CHUNK = 1000;
 
 /**
  * The network side of the platform: the in-memory SIM index, the usage engine and the CDR importer, wired to
@@ -128,12 +130,21 @@ export async function createNetworkSide(d: {
         const held = usage.rating.balanceOf(sim.iccid);
         return held !== undefined && held.cycle < localMonth(now, sim.timezone);
       });
-    let resumed = 0;
+    // NOTE: one state change per new month (time zones can be in different months), each for all its SIMs.
+    const byMonth = new Map<string, string[]>();
     for (const sim of due) {
       const month = localMonth(now, sim.timezone);
-      const rows = await findSimRows(d.db, [sim.iccid], { path: '/', isRoot: true });
-      const [result] = await d.lifecycle.transition(rows, { state: 'active', reason: `billing cycle ${month} began: data allowance renewed` }, { source: 'network', actor: 'system:rating' });
-      if (result?.ok) resumed++;
+      const list = byMonth.get(month);
+      if (list) list.push(sim.iccid);
+      else byMonth.set(month, [sim.iccid]);
+    }
+    let resumed = 0;
+    for (const [month, iccids] of byMonth) {
+      for (const part of chunk(iccids, RESUME_CHUNK)) {
+        const rows = await findSimRows(d.db, part, { path: '/', isRoot: true });
+        const results = await d.lifecycle.transition(rows, { state: 'active', reason: `billing cycle ${month} began: data allowance renewed` }, { source: 'network', actor: 'system:rating' });
+        resumed += results.filter((r) => r.ok).length;
+      }
     }
     return resumed;
   };
