@@ -17,20 +17,15 @@ import {
   type TopUp,
 } from '../modules/rating/rating.ts';
 import { createZoneIndex, type ZoneIndex } from '../modules/rating/zones.ts';
-import { localDate } from '../shared/time-zone.ts';
+import { localMonth } from '../shared/time-zone.ts';
 import type { HotSim } from './sim-index.ts';
 
 /** A SIM's balances in the cycle they belong to, under the plan they were opened with. */
 export interface HeldBalance {
+  accountId: string;
   cycle: string;
   planId: string;
   balance: SimBalance;
-}
-
-export interface PoolKey {
-  accountId: string;
-  planId: string;
-  cycle: string;
 }
 
 /** What rating one delta changed: enough to write it and to undo it. */
@@ -44,7 +39,7 @@ export interface Rated {
   poolBefore: PoolBalance | undefined;
 }
 
-const poolKeyOf = (k: PoolKey): string => `${k.accountId}|${k.planId}|${k.cycle}`;
+const poolKeyOf = (accountId: string, planId: string, cycle: string): string => `${accountId}|${planId}|${cycle}`;
 
 /**
  * The rating state of the usage engine, in memory: the zone catalogue and every plan version, each SIM's balance of
@@ -75,8 +70,8 @@ export class RatingBook {
       this.db.selectFrom('sim_balances').selectAll().execute(),
       this.db.selectFrom('pool_balances').selectAll().execute(),
     ]);
-    for (const b of balances) this.balances.set(b.iccid, { cycle: b.cycle, planId: b.plan_id, balance: b.balance as unknown as SimBalance });
-    for (const p of pools) this.pools.set(poolKeyOf({ accountId: p.account_id, planId: p.plan_id, cycle: p.cycle }), { sizeBytes: Number(p.size_bytes), remainingBytes: Number(p.remaining_bytes) });
+    for (const b of balances) this.balances.set(b.iccid, { accountId: b.account_id, cycle: b.cycle, planId: b.plan_id, balance: b.balance as unknown as SimBalance });
+    for (const p of pools) this.pools.set(poolKeyOf(p.account_id, p.plan_id, p.cycle), { sizeBytes: Number(p.size_bytes), remainingBytes: Number(p.remaining_bytes) });
     // NOTE: a top-up is stored before the engine commits the balance that holds it; one the balance lacks is added.
     const topUps = await this.db.selectFrom('top_ups').select(['id', 'iccid', 'bytes', 'expires_at']).where('expires_at', '>', this.now()).execute();
     for (const t of topUps) this.addTopUp(t.iccid, { id: t.id, remainingBytes: Number(t.bytes), expiresAtMs: t.expires_at.getTime() });
@@ -118,19 +113,19 @@ export class RatingBook {
   rate(sim: HotSim, bytes: number, sessionBytesBefore: number, mccMnc: string | null, at: Date): Rated | undefined {
     const plan = this.planOf(sim, at);
     if (!plan) return undefined;
-    const cycle = localDate(at, sim.timezone).slice(0, 7);
+    const cycle = localMonth(at, sim.timezone);
     const before = this.balances.get(sim.iccid);
     const held = before && before.cycle === cycle && before.planId === plan.id ? before.balance : this.openBalance(sim.iccid, plan, before, at);
     let poolKey: string | null = null;
     let poolBefore: PoolBalance | undefined;
     let pool: PoolBalance | null = null;
     if (plan.sharing === 'pooled') {
-      poolKey = poolKeyOf({ accountId: sim.accountId, planId: plan.id, cycle });
+      poolKey = poolKeyOf(sim.accountId, plan.id, cycle);
       poolBefore = this.pools.get(poolKey);
       pool = this.sizedPool(poolBefore, sim.accountId, plan);
     }
     const result = rateUsage(this.compile(plan), held, pool, { bytes, sessionBytesBefore, mccMnc, atMs: at.getTime(), inTestPeriod: sim.state === 'test' });
-    this.balances.set(sim.iccid, { cycle, planId: plan.id, balance: result.sim });
+    this.balances.set(sim.iccid, { accountId: sim.accountId, cycle, planId: plan.id, balance: result.sim });
     if (poolKey && result.pool) this.pools.set(poolKey, result.pool);
     return { result, plan, cycle, before, poolKey, poolBefore };
   }
@@ -157,9 +152,9 @@ export class RatingBook {
     const plan = this.planOf(sim, at);
     const held = this.balances.get(sim.iccid);
     if (!plan || !held) return false;
-    const cycle = localDate(at, sim.timezone).slice(0, 7);
+    const cycle = localMonth(at, sim.timezone);
     if (held.cycle !== cycle || held.planId !== plan.id) return true;
-    const pool = plan.sharing === 'pooled' ? this.sizedPool(this.pools.get(poolKeyOf({ accountId: sim.accountId, planId: plan.id, cycle })), sim.accountId, plan) : null;
+    const pool = plan.sharing === 'pooled' ? this.sizedPool(this.pools.get(poolKeyOf(sim.accountId, plan.id, cycle)), sim.accountId, plan) : null;
     const e = enforcementOf(this.compile(plan), held.balance, pool, { mccMnc: null, atMs: at.getTime(), inTestPeriod: false });
     return e !== 'quota' && e !== 'cutoff';
   }
@@ -185,12 +180,11 @@ export class RatingBook {
   }
 
   /** Current rows to write for these SIMs and pools (absolute values, so writing them again is harmless). */
-  rows(iccids: Iterable<string>, poolKeys: Iterable<string>, simAccount: (iccid: string) => string | undefined): { balances: BalanceRow[]; pools: PoolRow[] } {
+  rows(iccids: Iterable<string>, poolKeys: Iterable<string>): { balances: BalanceRow[]; pools: PoolRow[] } {
     const balances: BalanceRow[] = [];
     for (const iccid of iccids) {
       const held = this.balances.get(iccid);
-      const accountId = simAccount(iccid);
-      if (held && accountId) balances.push({ iccid, accountId, ...held });
+      if (held) balances.push({ iccid, ...held });
     }
     const pools: PoolRow[] = [];
     for (const key of poolKeys) {

@@ -35,10 +35,11 @@ export interface ExternalUsage {
 interface CommitItem {
   usage: UsageRow[];
   session: SessionRow | null;
-  /** True when the session was created by this packet, so its row may not be in the database yet. */
-  sessionNew?: boolean;
-  /** True when the packet changed the session's network attributes (IP, RAT, serving network, cell, IMEI). */
-  attributesChanged?: boolean;
+  /**
+   * True when the whole session row must be written: the packet created the session (its row may not be in the
+   * database yet) or changed its network attributes (IP, RAT, serving network, cell, IMEI).
+   */
+  fullSession?: boolean;
   /** SIMs whose usage figures changed (written from their current values in memory). */
   sims: HotSim[];
   /** The connection state the packet leaves its SIM in (RADIUS only). */
@@ -204,7 +205,7 @@ export class UsageEngine {
       nasIp: null,
       chargingId: null,
     };
-    const attributesChanged = !before || attributesDiffer(before, input);
+    const fullSession = !before || attributesDiffer(before, input);
     const { delta, next } = usageDelta(current, input);
     const previousSeen = current.lastSeenAt;
     const status = nextConnectionState(before ? before.status : null, input.status);
@@ -251,8 +252,7 @@ export class UsageEngine {
       usage: usage ? [usage] : [],
       ...(rated ? { balances: [sim.iccid], pools: rated.poolKey ? [rated.poolKey] : [] } : {}),
       session: { ...current },
-      sessionNew: !before,
-      attributesChanged,
+      fullSession,
       sims: [sim],
       connection: { lastSeenAt: now, state: status },
       undo: () => {
@@ -400,8 +400,7 @@ export class UsageEngine {
     const usage = items.flatMap((i) => i.usage);
     // NOTE: a session or SIM touched several times in one batch is written once, in its latest state.
     const sessions = new Map<string, SessionRow>();
-    const created = new Set<string>();
-    const changed = new Set<string>();
+    const full = new Set<string>();
     const sims = new Map<string, SimUsageRow>();
     const balances = new Set<string>();
     const pools = new Set<string>();
@@ -410,8 +409,7 @@ export class UsageEngine {
       for (const p of i.pools ?? []) pools.add(p);
       if (i.session) {
         sessions.set(i.session.id, i.session);
-        if (i.sessionNew) created.add(i.session.id);
-        if (i.attributesChanged) changed.add(i.session.id);
+        if (i.fullSession) full.add(i.session.id);
       }
       for (const sim of i.sims) {
         const prev = sims.get(sim.iccid);
@@ -428,8 +426,8 @@ export class UsageEngine {
       }
     }
     // NOTE: a known session whose network attributes did not change is written without them (they are kept).
-    const sessionRows = [...sessions.values()].map((row) => ({ row, full: created.has(row.id) || changed.has(row.id) }));
-    const rated = this.rating.rows(balances, [...pools].sort(), (iccid) => this.sims.getByIccid(iccid)?.accountId);
+    const sessionRows = [...sessions.values()].map((row) => ({ row, full: full.has(row.id) }));
+    const rated = this.rating.rows(balances, [...pools].sort());
     await repo.writeBatch(this.run, { usage, sessions: sessionRows, sims: [...sims.values()], ...rated }, now);
   }
 
