@@ -8,6 +8,8 @@ import { CdrDropFolder } from './jobs/cdr-watcher.ts';
 import { systemPrincipal } from './modules/accounts/bootstrap.ts';
 import { AccountService } from './modules/accounts/account.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
+import { BillService } from './modules/billing/bill.service.ts';
+import { findPdfFont } from './modules/billing/pdf-font.ts';
 import { GatewayService } from './modules/gateways/gateway.service.ts';
 import { GroupService } from './modules/groups/group.service.ts';
 import { pruneKeys } from './modules/idempotency/idempotency.repository.ts';
@@ -96,7 +98,8 @@ export async function createPlatform(
   catalog.onCatalogChanged(() => {
     catalogReload = catalogReload.then(() => usage.rating.reloadCatalog()).catch((err: unknown) => log.error({ err }, 'could not reload the rating catalogue'));
   });
-  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports, catalog, topUps };
+  const bills = new BillService(db, clock, accounts, findPdfFont(config.billing.pdfFont));
+  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports, catalog, topUps, bills };
 
   const runner = new JobRunner(
     db,

@@ -55,6 +55,7 @@ const envSchema = z.object({
   PROVISIONING_HTTP_URL: z.url().optional(),
   PROVISIONING_HTTP_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   PROVISIONING_HTTP_TIMEOUT_MS: intFrom(5000, 1),
+  BILL_PDF_FONT: z.string().optional(),
 });
 
 export interface Config {
@@ -101,6 +102,10 @@ export interface Config {
     readonly testAllowanceBytes: number;
     readonly cdrDropDir?: string;
     readonly cdrPollIntervalMs: number;
+  };
+  readonly billing: {
+    /** A TrueType/OpenType font (.ttf, .otf, .ttc) with Chinese glyphs for PDF bills; found among common paths when unset. */
+    readonly pdfFont?: string;
   };
   readonly provisioning:
     | { readonly adapter: 'simulated'; readonly delayMs: number; readonly failureRate: number }
@@ -160,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       disconnectRetries: e.DISCONNECT_RETRIES,
     },
     usage: { testAllowanceBytes: e.TEST_ALLOWANCE_BYTES, cdrDropDir: e.CDR_DROP_DIR, cdrPollIntervalMs: e.CDR_POLL_INTERVAL_MS },
+    billing: { pdfFont: e.BILL_PDF_FONT },
     provisioning:
       e.PROVISIONING_ADAPTER === 'http'
         ? {

@@ -266,6 +266,38 @@ export interface TopUpTable {
   created_at: Timestamp;
 }
 
+export interface BillTable {
+  id: string;
+  account_id: string;
+  kind: 'retail' | 'wholesale';
+  /** Billing month `YYYY-MM` in the account's time zone. */
+  period: string;
+  currency: string;
+  period_start: Timestamp;
+  period_end: Timestamp;
+  /** 1 for the first run of the period; each re-run adds one. */
+  revision: number;
+  total_micros: number;
+  total_minor: number;
+  usage_records: number;
+  issued_at: Timestamp;
+  issued_by: string | null;
+}
+
+export interface BillLineTable {
+  bill_id: string;
+  line_no: number;
+  kind: string;
+  plan_id: string | null;
+  plan_name: string | null;
+  zone_id: string | null;
+  quantity: number;
+  bytes: number;
+  unit_price_micros: number | null;
+  amount_micros: number;
+  amount_minor: number;
+}
+
 export interface UsageHourlyTable {
   iccid: string;
   hour: Timestamp;
@@ -297,6 +329,8 @@ export interface Database {
   sim_balances: SimBalanceTable;
   pool_balances: PoolBalanceTable;
   top_ups: TopUpTable;
+  bills: BillTable;
+  bill_lines: BillLineTable;
 }
 
 export type Db = Kysely<Database>;

@@ -48,11 +48,12 @@ export type Permission =
   | 'sims:write'
   | 'sims:import'
   | 'plans:write'
+  | 'bills:write'
   | 'system:write';
 
 const PERMISSIONS: Record<Role, readonly Permission[]> = {
-  operator_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'system:write'],
-  reseller_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write'],
+  operator_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'system:write'],
+  reseller_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write'],
   enterprise_admin: ['read', 'users:write', 'groups:write', 'sims:write'],
   enterprise_operator: ['read', 'sims:write'],
   read_only: ['read'],

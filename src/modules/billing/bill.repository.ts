@@ -1,0 +1,181 @@
+import { type Selectable, sql } from 'kysely';
+import type { BillLineTable, BillTable, Executor } from '../../db/database.ts';
+import { likePrefix } from '../../db/scope.ts';
+import type { BillDraft, BillKind, BillLine, FeeGroup, LineKind, UsageCharge, UsageGroup } from './bill.ts';
+
+/** A billing month's bounds in each time zone of the accounts billed. */
+export interface PeriodBounds {
+  timeZone: string;
+  start: Date;
+  end: Date;
+}
+
+export interface BillRecord extends Omit<BillDraft, 'lines'> {
+  id: string;
+  periodStart: Date;
+  periodEnd: Date;
+  revision: number;
+  issuedAt: Date;
+  issuedBy: string | null;
+}
+
+const toBill = (r: Selectable<BillTable>): BillRecord => ({
+  id: r.id,
+  accountId: r.account_id,
+  kind: r.kind,
+  period: r.period,
+  currency: r.currency,
+  periodStart: r.period_start,
+  periodEnd: r.period_end,
+  revision: r.revision,
+  totalMicros: Number(r.total_micros),
+  totalMinor: Number(r.total_minor),
+  usageRecords: Number(r.usage_records),
+  issuedAt: r.issued_at,
+  issuedBy: r.issued_by,
+});
+
+const toLine = (r: Selectable<BillLineTable>): BillLine => ({
+  lineNo: r.line_no,
+  kind: r.kind as LineKind,
+  planId: r.plan_id,
+  planName: r.plan_name,
+  zoneId: r.zone_id,
+  quantity: Number(r.quantity),
+  bytes: Number(r.bytes),
+  unitPriceMicros: r.unit_price_micros === null ? null : Number(r.unit_price_micros),
+  amountMicros: Number(r.amount_micros),
+  amountMinor: Number(r.amount_minor),
+});
+
+/** The time zones of the accounts at or under `path` (each has its own month bounds). */
+export async function timeZonesUnder(db: Executor, path: string): Promise<string[]> {
+  const rows = await db.selectFrom('accounts').select('timezone').distinct().where('path', 'like', likePrefix(path)).execute();
+  return rows.map((r) => r.timezone);
+}
+
+const boundsTable = (bounds: readonly PeriodBounds[]) => sql`unnest(
+  ${bounds.map((b) => b.timeZone)}::text[], ${bounds.map((b) => b.start)}::timestamptz[], ${bounds.map((b) => b.end)}::timestamptz[]
+) AS b(tz, start_at, end_at)`;
+
+/**
+ * SIMs billed a monthly fee in the month, per account, plan and (for those activated in the month) local day of
+ * activation: on a plan, activated before the month ends, and active or suspended, or left those states only in or
+ * after the month.
+ */
+export async function sumFeeGroups(db: Executor, path: string, bounds: readonly PeriodBounds[]): Promise<FeeGroup[]> {
+  const rows = await sql<{ account_id: string; plan_id: string; activated_day: number | null; sims: string }>`
+    SELECT s.account_id, s.plan_id,
+      CASE WHEN s.activated_at >= b.start_at THEN extract(day FROM s.activated_at AT TIME ZONE b.tz)::int END AS activated_day,
+      count(*) AS sims
+    FROM sims s
+    JOIN accounts a ON a.id = s.account_id
+    JOIN ${boundsTable(bounds)} ON b.tz = a.timezone
+    WHERE a.path LIKE ${likePrefix(path)} AND s.plan_id IS NOT NULL AND s.activated_at < b.end_at
+      AND (s.state IN ('active', 'suspended') OR s.state_changed_at >= b.start_at)
+    GROUP BY 1, 2, 3`.execute(db);
+  return rows.rows.map((r) => ({ accountId: r.account_id, planId: r.plan_id, activatedDay: r.activated_day === null ? null : Number(r.activated_day), sims: Number(r.sims) }));
+}
+
+/**
+ * The usage records of the month (by end time, in each account's time zone) summed per account, plan, zone and how
+ * they were charged. One pass over the month, found by the BRIN index on `end_at`.
+ */
+export async function sumUsageGroups(db: Executor, path: string, bounds: readonly PeriodBounds[], accountId?: string): Promise<UsageGroup[]> {
+  const lo = new Date(Math.min(...bounds.map((b) => b.start.getTime())));
+  const hi = new Date(Math.max(...bounds.map((b) => b.end.getTime())));
+  const rows = await sql<{ account_id: string; plan_id: string | null; zone_id: string | null; charge: UsageCharge; records: string; bytes: string; amount: string }>`
+    SELECT r.account_id, r.plan_id, r.zone_id,
+      CASE WHEN r.charge_micros = 0 THEN 'none' WHEN r.pieces @> '[{"kind":"roaming"}]' THEN 'roaming' ELSE 'overage' END AS charge,
+      count(*) AS records, sum(r.bytes_in + r.bytes_out) AS bytes, sum(r.charge_micros) AS amount
+    FROM usage_records r
+    JOIN accounts a ON a.id = r.account_id
+    JOIN ${boundsTable(bounds)} ON b.tz = a.timezone
+    WHERE r.end_at >= ${lo} AND r.end_at < ${hi} AND r.end_at >= b.start_at AND r.end_at < b.end_at
+      AND a.path LIKE ${likePrefix(path)} ${accountId === undefined ? sql`` : sql`AND r.account_id = ${accountId}`}
+    GROUP BY 1, 2, 3, 4`.execute(db);
+  return rows.rows.map((r) => ({
+    accountId: r.account_id,
+    planId: r.plan_id,
+    zoneId: r.zone_id,
+    charge: r.charge,
+    records: Number(r.records),
+    bytes: Number(r.bytes),
+    amountMicros: Number(r.amount),
+  }));
+}
+
+/** Locks the bills of a period for accounts (a re-run replaces them whole). */
+export async function lockBills(db: Executor, kind: BillKind, period: string, accountIds: string[]): Promise<{ id: string; accountId: string; currency: string; revision: number }[]> {
+  if (accountIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('bills')
+    .select(['id', 'account_id', 'currency', 'revision'])
+    .where('kind', '=', kind)
+    .where('period', '=', period)
+    .where('account_id', '=', sql<string>`any(${accountIds}::text[])`)
+    .forUpdate()
+    .execute();
+  return rows.map((r) => ({ id: r.id, accountId: r.account_id, currency: r.currency, revision: r.revision }));
+}
+
+export async function deleteBills(db: Executor, ids: string[]): Promise<void> {
+  if (ids.length) await db.deleteFrom('bills').where('id', '=', sql<string>`any(${ids}::text[])`).execute();
+}
+
+/** Inserts bills and their lines: two statements whatever their number. */
+export async function insertBills(db: Executor, bills: readonly (BillRecord & { lines: BillLine[] })[]): Promise<void> {
+  if (bills.length === 0) return;
+  const col = <T>(f: (b: BillRecord) => T) => bills.map(f);
+  await sql`
+    INSERT INTO bills (id, account_id, kind, period, currency, period_start, period_end, revision, total_micros, total_minor, usage_records, issued_at, issued_by)
+    SELECT * FROM unnest(
+      ${col((b) => b.id)}::text[], ${col((b) => b.accountId)}::text[], ${col((b) => b.kind)}::text[], ${col((b) => b.period)}::text[],
+      ${col((b) => b.currency)}::text[], ${col((b) => b.periodStart)}::timestamptz[], ${col((b) => b.periodEnd)}::timestamptz[],
+      ${col((b) => b.revision)}::int[], ${col((b) => b.totalMicros)}::bigint[], ${col((b) => b.totalMinor)}::bigint[],
+      ${col((b) => b.usageRecords)}::bigint[], ${col((b) => b.issuedAt)}::timestamptz[], ${col((b) => b.issuedBy)}::text[])`.execute(db);
+  const lines = bills.flatMap((b) => b.lines.map((l) => ({ billId: b.id, ...l })));
+  const lc = <T>(f: (l: (typeof lines)[number]) => T) => lines.map(f);
+  await sql`
+    INSERT INTO bill_lines (bill_id, line_no, kind, plan_id, plan_name, zone_id, quantity, bytes, unit_price_micros, amount_micros, amount_minor)
+    SELECT * FROM unnest(
+      ${lc((l) => l.billId)}::text[], ${lc((l) => l.lineNo)}::int[], ${lc((l) => l.kind)}::text[], ${lc((l) => l.planId)}::text[],
+      ${lc((l) => l.planName)}::text[], ${lc((l) => l.zoneId)}::text[], ${lc((l) => l.quantity)}::bigint[], ${lc((l) => l.bytes)}::bigint[],
+      ${lc((l) => l.unitPriceMicros)}::bigint[], ${lc((l) => l.amountMicros)}::bigint[], ${lc((l) => l.amountMinor)}::bigint[])`.execute(db);
+}
+
+export interface BillFilter {
+  period?: string;
+  accountId?: string;
+  kind?: BillKind;
+  after?: string;
+  limit: number;
+}
+
+/** Bills of accounts at or under `path`, by id. */
+export async function listBills(db: Executor, path: string, filter: BillFilter): Promise<BillRecord[]> {
+  let q = db
+    .selectFrom('bills')
+    .innerJoin('accounts', 'accounts.id', 'bills.account_id')
+    .selectAll('bills')
+    .where('accounts.path', 'like', likePrefix(path));
+  if (filter.period) q = q.where('bills.period', '=', filter.period);
+  if (filter.accountId) q = q.where('bills.account_id', '=', filter.accountId);
+  if (filter.kind) q = q.where('bills.kind', '=', filter.kind);
+  if (filter.after) q = q.where('bills.id', '>', filter.after);
+  return (await q.orderBy('bills.id').limit(filter.limit).execute()).map(toBill);
+}
+
+/** One bill with its lines, if its account is at or under `path`. */
+export async function findBill(db: Executor, id: string, path: string): Promise<(BillRecord & { lines: BillLine[] }) | undefined> {
+  const row = await db
+    .selectFrom('bills')
+    .innerJoin('accounts', 'accounts.id', 'bills.account_id')
+    .selectAll('bills')
+    .where('bills.id', '=', id)
+    .where('accounts.path', 'like', likePrefix(path))
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const lines = await db.selectFrom('bill_lines').selectAll().where('bill_id', '=', id).orderBy('line_no').execute();
+  return { ...toBill(row), lines: lines.map(toLine) };
+}

@@ -1,0 +1,185 @@
+/** Bill runs, bills and their reconciliation against the usage records. */
+import type { Db } from '../../db/database.ts';
+import { likePrefix } from '../../db/scope.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { AppError, conflict, notFound } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import type { Account, Principal } from '../accounts/account.ts';
+import { type AccountService, requirePermission } from '../accounts/account.service.ts';
+import { type BillingCycle, cycleOfMonth } from '../rating/billing-cycle.ts';
+import { loadRatingCatalog } from '../rating/catalog.repository.ts';
+import { DEFAULT_CURRENCY } from '../rating/money.ts';
+import type { RatePlan } from '../rating/rate-plan.ts';
+import { type BillDraft, type BillKind, type BillLine, buildBills, billedVersion, type PlanVersions, type Reconciliation, reconcile, type UsageGroup } from './bill.ts';
+import { type BillDocument, billCsv, billPdf, billXlsx, CONTENT_TYPES, type ExportFormat, type Lang, type PdfFont } from './bill-export.ts';
+import * as repo from './bill.repository.ts';
+import type { BillFilter, BillRecord, PeriodBounds } from './bill.repository.ts';
+
+export type { BillRecord } from './bill.repository.ts';
+export type Bill = BillRecord & { lines: BillLine[] };
+
+export interface BillRunResult {
+  period: string;
+  /** The account whose subtree was billed. */
+  accountId: string;
+  created: number;
+  replaced: number;
+  /** Bills of the period that existed already and were kept (run again with `rerun` to replace them). */
+  kept: number;
+  usageRecords: number;
+  /** Total billed per currency, in minor units. */
+  totals: Record<string, number>;
+  durationMs: number;
+}
+
+const groupBy = <T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> => {
+  const out = new Map<string, T[]>();
+  for (const i of items) {
+    const k = key(i);
+    const list = out.get(k);
+    if (list) list.push(i);
+    else out.set(k, [i]);
+  }
+  return out;
+};
+
+function planVersions(plans: readonly RatePlan[]): PlanVersions {
+  return groupBy(plans, (p) => p.id);
+}
+
+/**
+ * Monthly bills per account (the billing cycle is the calendar month in each account's time zone). A run bills every
+ * account at or under one account for a closed month; bills are kept, and a re-run replaces them with the next
+ * revision. Reads: the account itself and those above it see a bill; siblings never do.
+ */
+export class BillService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly accounts: AccountService,
+    /** The font of PDF bills; without one, PDFs are refused. */
+    private readonly pdfFont?: PdfFont,
+  ) {}
+
+  private async boundsUnder(path: string, period: string): Promise<PeriodBounds[]> {
+    return (await repo.timeZonesUnder(this.db, path)).map((timeZone) => ({ timeZone, ...cycleOfMonth(period, timeZone) }));
+  }
+
+  /** The drafts of every account under `account` for the period, computed from the sims and usage records. */
+  private async compute(account: Account, period: string, only?: string): Promise<{ drafts: BillDraft[]; cycles: Map<string, BillingCycle> }> {
+    const bounds = await this.boundsUnder(account.path, period);
+    const [catalog, fees, usage, accounts] = await Promise.all([
+      loadRatingCatalog(this.db),
+      repo.sumFeeGroups(this.db, account.path, bounds),
+      repo.sumUsageGroups(this.db, account.path, bounds, only),
+      this.db.selectFrom('accounts').select(['id', 'timezone']).where('path', 'like', likePrefix(account.path)).orderBy('id').execute(),
+    ]);
+    const plans = planVersions(catalog.plans);
+    const cycles = new Map(bounds.map((b) => [b.timeZone, { month: period, start: b.start, end: b.end }]));
+    const feesBy = groupBy(fees, (f) => f.accountId);
+    const usageBy = groupBy(usage, (u) => u.accountId);
+    const drafts: BillDraft[] = [];
+    const cycleOf = new Map<string, BillingCycle>();
+    for (const a of accounts) {
+      if (only !== undefined && a.id !== only) continue;
+      const cycle = cycles.get(a.timezone)!;
+      cycleOf.set(a.id, cycle);
+      drafts.push(...buildBills({ accountId: a.id, kind: 'retail', cycle, plans, fees: feesBy.get(a.id) ?? [], usage: usageBy.get(a.id) ?? [] }));
+    }
+    return { drafts, cycles: cycleOf };
+  }
+
+  /**
+   * Bills every account at or under `accountId` (default: the caller's) for a closed month. Accounts already billed
+   * for the month keep their bills unless `rerun`, which replaces them (revision + 1) with figures computed afresh.
+   */
+  async runBills(principal: Principal, input: { period: string; accountId?: string; rerun?: boolean }): Promise<BillRunResult> {
+    requirePermission(principal, 'bills:write');
+    const started = performance.now();
+    const account = await this.accounts.getAccount(principal, input.accountId ?? principal.accountId);
+    const now = this.clock.now();
+    const bounds = await this.boundsUnder(account.path, input.period);
+    const open = bounds.find((b) => b.end.getTime() > now.getTime());
+    if (open) {
+      throw conflict('period_not_closed', `${input.period} is not over in ${open.timeZone} until ${open.end.toISOString()}: bills are run for closed months (use the preview for the current one)`);
+    }
+    const { drafts, cycles } = await this.compute(account, input.period);
+    const kind: BillKind = 'retail';
+    const result = await this.db.transaction().execute(async (trx) => {
+      const existing = await repo.lockBills(trx, kind, input.period, [...new Set(drafts.map((d) => d.accountId))]);
+      const existingBy = new Map(existing.map((e) => [`${e.accountId}|${e.currency}`, e]));
+      const billedAccounts = new Set(existing.map((e) => e.accountId));
+      const toWrite: Bill[] = [];
+      let kept = 0;
+      for (const d of drafts) {
+        const before = existingBy.get(`${d.accountId}|${d.currency}`);
+        if (billedAccounts.has(d.accountId) && !input.rerun) {
+          kept++;
+          continue;
+        }
+        const cycle = cycles.get(d.accountId)!;
+        toWrite.push({ ...d, id: newId('bill'), periodStart: cycle.start, periodEnd: cycle.end, revision: (before?.revision ?? 0) + 1, issuedAt: now, issuedBy: principal.actor });
+      }
+      const replacedIds = input.rerun ? existing.map((e) => e.id) : [];
+      await repo.deleteBills(trx, replacedIds);
+      await repo.insertBills(trx, toWrite);
+      return { written: toWrite, kept, replaced: replacedIds.length };
+    });
+    const totals: Record<string, number> = {};
+    for (const b of result.written) totals[b.currency] = (totals[b.currency] ?? 0) + b.totalMinor;
+    return {
+      period: input.period,
+      accountId: account.id,
+      created: result.written.length - Math.min(result.replaced, result.written.length),
+      replaced: result.replaced,
+      kept: result.kept,
+      usageRecords: result.written.reduce((s, b) => s + b.usageRecords, 0),
+      totals,
+      durationMs: Math.round(performance.now() - started),
+    };
+  }
+
+  /** What the bills of one account for a month (open or closed) would be now; nothing is stored. */
+  async previewBills(principal: Principal, input: { period: string; accountId?: string }): Promise<BillDraft[]> {
+    const account = await this.accounts.getAccount(principal, input.accountId ?? principal.accountId);
+    return (await this.compute(account, input.period, account.id)).drafts;
+  }
+
+  listBills(principal: Principal, filter: BillFilter): Promise<BillRecord[]> {
+    if (filter.period) cycleOfMonth(filter.period);
+    return repo.listBills(this.db, principal.accountPath, filter);
+  }
+
+  async getBill(principal: Principal, id: string): Promise<Bill> {
+    const bill = await repo.findBill(this.db, id, principal.accountPath);
+    if (!bill) throw notFound('bill', id);
+    return bill;
+  }
+
+  /**
+   * Proves a bill against the usage records: sums the records of its account and month afresh and compares them with
+   * its usage lines, to the micro. A record that arrived after the run (a late CDR) shows as a difference.
+   */
+  async reconcileBill(principal: Principal, id: string): Promise<Reconciliation & { billId: string; currency: string }> {
+    const bill = await this.getBill(principal, id);
+    const account = await this.accounts.getAccount(principal, bill.accountId);
+    const bounds: PeriodBounds[] = [{ timeZone: account.timezone, start: bill.periodStart, end: bill.periodEnd }];
+    const [usage, catalog] = await Promise.all([repo.sumUsageGroups(this.db, account.path, bounds, account.id), loadRatingCatalog(this.db)]);
+    const plans = planVersions(catalog.plans);
+    const cycle: BillingCycle = { month: bill.period, start: bill.periodStart, end: bill.periodEnd };
+    const currencyOf = (g: UsageGroup) => (g.planId === null ? undefined : billedVersion(plans.get(g.planId) ?? [], cycle)?.currency) ?? DEFAULT_CURRENCY;
+    return { billId: bill.id, currency: bill.currency, ...reconcile(bill, usage.filter((g) => currencyOf(g) === bill.currency)) };
+  }
+
+  /** A bill as a CSV, XLSX or PDF document in Chinese or English. */
+  async exportBill(principal: Principal, id: string, format: ExportFormat, lang: Lang): Promise<{ body: Buffer; contentType: string; fileName: string }> {
+    const bill = await this.getBill(principal, id);
+    if (format === 'pdf' && !this.pdfFont) {
+      throw new AppError('pdf_font_missing', 'no font with Chinese glyphs is installed for PDF bills: install fonts-wqy-microhei or set BILL_PDF_FONT to a .ttf/.otf/.ttc file', 503);
+    }
+    const [account, zones] = await Promise.all([this.accounts.getAccount(principal, bill.accountId), this.db.selectFrom('zones').select(['id', 'name']).execute()]);
+    const doc: BillDocument = { ...bill, accountName: account.name, zoneNames: new Map(zones.map((z) => [z.id, z.name])) };
+    const body = format === 'csv' ? billCsv(doc, lang) : format === 'xlsx' ? await billXlsx(doc, lang) : await billPdf(doc, lang, this.pdfFont!);
+    return { body, contentType: CONTENT_TYPES[format], fileName: `${bill.id}-${bill.period}.${format}` };
+  }
+}
