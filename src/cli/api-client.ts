@@ -35,6 +35,8 @@ export interface RequestOptions {
   text?: string;
   contentType?: string;
   headers?: Record<string, string>;
+  /** The answer is a document (CSV, XLSX, PDF …): its bytes, not text or JSON. */
+  binary?: boolean;
 }
 
 export interface ApiResponse<T> {
@@ -138,7 +140,7 @@ export class ApiClient {
         await this.sleep(1000 * Math.min(Number.isFinite(wait) && wait > 0 ? wait : 1, MAX_RETRY_WAIT_SECONDS));
         continue;
       }
-      const data = await readBody(response);
+      const data = options.binary && response.ok ? Buffer.from(await response.arrayBuffer()) : await readBody(response);
       if (!response.ok) throw toApiError(response, data);
       return { status: response.status, headers: response.headers, data: data as T };
     }
