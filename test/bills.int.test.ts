@@ -171,6 +171,69 @@ describe.each(testDialects())('bills on %s', (dialect) => {
     expect((await t.api('POST', '/api/v1/bills/runs', { period: '2026-01', rerun: true }, { key: enterprise.key })).statusCode).toBe(403);
   });
 
+  it('bills a reseller wholesale for the SIMs on its plans at the wholesale plan, and its customer retail', async () => {
+    await insertPlanVersions(db(), t.operatorAccountId, [
+      plan({ id: 'op-wh', monthlyFeeMicros: 6_000_000, overage: { pricePerMbMicros: 500_000, capMicros: null }, outOfCoverage: { kind: 'rate', pricePerMbMicros: 2_000_000, zoneRates: [] } }),
+    ], t.clock.now());
+    await engine().rating.reloadCatalog();
+    const reseller = await createTenant(t, 'reseller', 'Reseller W');
+    const shop = await createTenant(t, 'enterprise', 'Shop', { parentId: reseller.accountId, key: reseller.key });
+    const retail = {
+      id: 'r-retail',
+      name: 'Retail 2 MB',
+      monthlyFee: '10.00',
+      includedBytes: 2 * MB,
+      coverageZoneIds: ['CN'],
+      overage: { pricePerMb: '1.00', cap: null },
+      outOfCoverage: { kind: 'rate', pricePerMb: '5.00', zoneRates: [] },
+      cutoffBytes: null,
+      ratingIncrementBytes: 1,
+    };
+    const other = await createTenant(t, 'reseller', 'Sibling');
+    await t.api('POST', '/api/v1/plans', { ...retail, id: 'sib-plan', wholesalePlanId: null }, { key: other.key });
+    for (const wholesalePlanId of ['nope', 'sib-plan']) {
+      const bad = await t.api('POST', '/api/v1/plans', { ...retail, wholesalePlanId }, { key: reseller.key });
+      expect(bad.json()).toMatchObject({ code: 'invalid_wholesale_plan' });
+    }
+    expect((await t.api('POST', '/api/v1/plans', { ...retail, wholesalePlanId: 'op-wh' }, { key: reseller.key })).statusCode).toBe(201);
+
+    await t.api('POST', `/api/v1/sims/imports?accountId=${shop.accountId}`, simCsv(10, 2));
+    await t.drainJobs();
+    await t.api('POST', '/api/v1/bulk-jobs', { selection: { filter: { state: ['inventory'] } }, change: { state: { state: 'active' } } });
+    await t.drainJobs();
+    for (const serial of [10, 11]) expect((await t.api('PUT', `/api/v1/sims/${iccidFor(serial)}/plan`, { planId: 'r-retail' }, { key: reseller.key })).statusCode).toBe(200);
+    await sql`UPDATE sims SET activated_at = '2026-02-01T00:00:00Z' WHERE account_id = ${shop.accountId}`.execute(db());
+    // March: SIM 10 uses 3 MB in China, SIM 11 1 MB in Germany.
+    for (const [serial, bytes, mccMnc] of [[10, 3 * MB, '46000'], [11, MB, '26201']] as const) {
+      await engine().accounting(gateway, packet(serial, `w${serial}`, { status: 'start', mccMnc }));
+      await engine().accounting(gateway, packet(serial, `w${serial}`, { bytesIn: bytes, mccMnc }));
+    }
+    t.clock.set(new Date('2026-04-02T00:00:00Z'));
+    const run = await t.api('POST', '/api/v1/bills/runs', { period: '2026-03', accountId: reseller.accountId }, { key: reseller.key });
+    expect(run.json()).toMatchObject({ created: 2, totals: { CNY: '41.00' } });
+
+    const lines = (b: BillDto) => b.lines.map((l) => [l.kind, l.planId, l.zoneId, l.quantity, l.amount]);
+    const shopBill = await billOf(shop.accountId, '2026-03', shop.key);
+    expect(lines(shopBill)).toEqual([
+      ['monthly_fee', 'r-retail', null, 2, '20.00'],
+      ['overage', 'r-retail', 'CN', 1, '1.00'], // 2 MB included, 1 MB at 1.00
+      ['roaming', 'r-retail', 'EU', 1, '5.00'],
+    ]);
+    const list = (await t.api('GET', `/api/v1/bills?period=2026-03&accountId=${reseller.accountId}&kind=wholesale`, undefined, { key: reseller.key })).json<{ items: { id: string }[] }>();
+    const wholesale = (await t.api('GET', `/api/v1/bills/${list.items[0]!.id}`, undefined, { key: reseller.key })).json<BillDto & { kind: string }>();
+    expect(wholesale.kind).toBe('wholesale');
+    expect(lines(wholesale)).toEqual([
+      ['monthly_fee', 'op-wh', null, 2, '12.00'],
+      ['overage', 'op-wh', 'CN', 1, '1.00'], // 1 MB included, 2 MB at 0.50
+      ['roaming', 'op-wh', 'EU', 1, '2.00'],
+    ]);
+    expect((await t.api('GET', `/api/v1/bills/${wholesale.id}/reconciliation`, undefined, { key: reseller.key })).json()).toMatchObject({ balanced: true, billed: { records: 2, amountExact: '3.00' } });
+    // The customer never sees what its reseller pays.
+    expect((await t.api('GET', `/api/v1/bills/${wholesale.id}`, undefined, { key: shop.key })).statusCode).toBe(404);
+    expect((await t.api('GET', '/api/v1/bills?kind=wholesale', undefined, { key: shop.key })).json()).toEqual({ items: [], nextCursor: null });
+    t.clock.set(new Date('2026-03-02T00:00:00Z'));
+  });
+
   it('exports a bill as CSV, XLSX and PDF in Chinese and English', async () => {
     const bill = await billOf(enterprise.accountId, '2026-01');
     const csv = await t.api('GET', `/api/v1/bills/${bill.id}/export?format=csv&lang=zh`, undefined, { key: enterprise.key });

@@ -134,6 +134,7 @@ describe.each(testDialects())('rating catalogue on %s', (dialect) => {
         ratingIncrementBytes: 1024,
         outOfCoverage: { kind: 'block' },
         notifyPercents: [70, 90, 100],
+        wholesalePlanId: null,
       });
       expect(catalogChanges).toBe(before + 1);
       // Stored in micros, exactly.

@@ -2,6 +2,7 @@ import { type Selectable, sql } from 'kysely';
 import type { BillLineTable, BillTable, Executor } from '../../db/database.ts';
 import { likePrefix } from '../../db/scope.ts';
 import type { BillDraft, BillKind, BillLine, FeeGroup, LineKind, UsageCharge, UsageGroup } from './bill.ts';
+import type { WholesaleUsage } from './wholesale.ts';
 
 /** A billing month's bounds in each time zone of the accounts billed. */
 export interface PeriodBounds {
@@ -106,17 +107,16 @@ export async function sumUsageGroups(db: Executor, path: string, bounds: readonl
 }
 
 /** Locks the bills of a period for accounts (a re-run replaces them whole). */
-export async function lockBills(db: Executor, kind: BillKind, period: string, accountIds: string[]): Promise<{ id: string; accountId: string; currency: string; revision: number }[]> {
+export async function lockBills(db: Executor, period: string, accountIds: string[]): Promise<{ id: string; accountId: string; kind: BillKind; currency: string; revision: number }[]> {
   if (accountIds.length === 0) return [];
   const rows = await db
     .selectFrom('bills')
-    .select(['id', 'account_id', 'currency', 'revision'])
-    .where('kind', '=', kind)
+    .select(['id', 'account_id', 'kind', 'currency', 'revision'])
     .where('period', '=', period)
     .where('account_id', '=', sql<string>`any(${accountIds}::text[])`)
     .forUpdate()
     .execute();
-  return rows.map((r) => ({ id: r.id, accountId: r.account_id, currency: r.currency, revision: r.revision }));
+  return rows.map((r) => ({ id: r.id, accountId: r.account_id, kind: r.kind, currency: r.currency, revision: r.revision }));
 }
 
 export async function deleteBills(db: Executor, ids: string[]): Promise<void> {
@@ -178,4 +178,41 @@ export async function findBill(db: Executor, id: string, path: string): Promise<
   if (!row) return undefined;
   const lines = await db.selectFrom('bill_lines').selectAll().where('bill_id', '=', id).orderBy('line_no').execute();
   return { ...toBill(row), lines: lines.map(toLine) };
+}
+
+/**
+ * One page of the month's usage records on the given retail plans (by end time in each record's account time zone),
+ * ordered by SIM and time, after the key `after`; with the bytes the retail rating gave the test period.
+ */
+export async function pageWholesaleUsage(
+  db: Executor,
+  retailPlanIds: readonly string[],
+  bounds: readonly PeriodBounds[],
+  after: { iccid: string; endAt: Date; id: number } | null,
+  limit: number,
+): Promise<(WholesaleUsage & { id: number; endAt: Date })[]> {
+  if (retailPlanIds.length === 0) return [];
+  const lo = new Date(Math.min(...bounds.map((b) => b.start.getTime())));
+  const hi = new Date(Math.max(...bounds.map((b) => b.end.getTime())));
+  const rows = await sql<{ id: string; iccid: string; session_id: string | null; plan_id: string; end_at: Date; bytes: string; test_bytes: string; mcc_mnc: string | null }>`
+    SELECT r.id, r.iccid, r.session_id, r.plan_id, r.end_at, r.bytes_in + r.bytes_out AS bytes, r.mcc_mnc,
+      coalesce((SELECT sum((p->>'bytes')::bigint) FROM jsonb_array_elements(r.pieces) p WHERE p->>'kind' = 'test'), 0) AS test_bytes
+    FROM usage_records r
+    JOIN accounts a ON a.id = r.account_id
+    JOIN ${boundsTable(bounds)} ON b.tz = a.timezone
+    WHERE r.plan_id = any(${[...retailPlanIds]}::text[]) AND r.end_at >= ${lo} AND r.end_at < ${hi} AND r.end_at >= b.start_at AND r.end_at < b.end_at
+      ${after === null ? sql`` : sql`AND (r.iccid, r.end_at, r.id) > (${after.iccid}, ${after.endAt}, ${after.id})`}
+    ORDER BY r.iccid, r.end_at, r.id
+    LIMIT ${limit}`.execute(db);
+  return rows.rows.map((r) => ({
+    id: Number(r.id),
+    iccid: r.iccid,
+    sessionId: r.session_id,
+    retailPlanId: r.plan_id,
+    endAt: r.end_at,
+    atMs: r.end_at.getTime(),
+    bytes: Number(r.bytes),
+    testBytes: Number(r.test_bytes),
+    mccMnc: r.mcc_mnc,
+  }));
 }

@@ -7,13 +7,19 @@ import { newId } from '../../shared/ids.ts';
 import type { Account, Principal } from '../accounts/account.ts';
 import { type AccountService, requirePermission } from '../accounts/account.service.ts';
 import { type BillingCycle, cycleOfMonth } from '../rating/billing-cycle.ts';
-import { loadRatingCatalog } from '../rating/catalog.repository.ts';
+import { loadRatingCatalog, planOwners } from '../rating/catalog.repository.ts';
+import { compileRatingPlan } from '../rating/rating.ts';
+import { createZoneIndex, type Zone } from '../rating/zones.ts';
 import { DEFAULT_CURRENCY } from '../rating/money.ts';
 import type { RatePlan } from '../rating/rate-plan.ts';
-import { type BillDraft, type BillKind, type BillLine, buildBills, billedVersion, type PlanVersions, type Reconciliation, reconcile, type UsageGroup } from './bill.ts';
+import { type BillDraft, type BillLine, buildBills, type FeeGroup, billedVersion, type PlanVersions, type Reconciliation, reconcile, type UsageGroup } from './bill.ts';
 import { type BillDocument, billCsv, billPdf, billXlsx, CONTENT_TYPES, type ExportFormat, type Lang, type PdfFont } from './bill-export.ts';
 import * as repo from './bill.repository.ts';
 import type { BillFilter, BillRecord, PeriodBounds } from './bill.repository.ts';
+import { type WholesaleTerms, WholesaleRater } from './wholesale.ts';
+
+/** Usage records read per query when rating the wholesale level. */
+const WHOLESALE_PAGE = 20_000;
 
 export type { BillRecord } from './bill.repository.ts';
 export type Bill = BillRecord & { lines: BillLine[] };
@@ -65,8 +71,15 @@ export class BillService {
     return (await repo.timeZonesUnder(this.db, path)).map((timeZone) => ({ timeZone, ...cycleOfMonth(period, timeZone) }));
   }
 
-  /** The drafts of every account under `account` for the period, computed from the sims and usage records. */
-  private async compute(account: Account, period: string, only?: string): Promise<{ drafts: BillDraft[]; cycles: Map<string, BillingCycle> }> {
+  /**
+   * The drafts of every account under `account` for the period, computed from the SIMs and the usage records: retail
+   * bills for each account's own SIMs, and wholesale bills for each seller of plans sold on wholesale plans.
+   */
+  private async compute(
+    account: Account,
+    period: string,
+    only?: string,
+  ): Promise<{ drafts: BillDraft[]; cycles: Map<string, BillingCycle>; wholesaleUsage: Map<string, UsageGroup[]> }> {
     const bounds = await this.boundsUnder(account.path, period);
     const [catalog, fees, usage, accounts] = await Promise.all([
       loadRatingCatalog(this.db),
@@ -75,18 +88,72 @@ export class BillService {
       this.db.selectFrom('accounts').select(['id', 'timezone']).where('path', 'like', likePrefix(account.path)).orderBy('id').execute(),
     ]);
     const plans = planVersions(catalog.plans);
-    const cycles = new Map(bounds.map((b) => [b.timeZone, { month: period, start: b.start, end: b.end }]));
+    const cycleByZone = new Map(bounds.map((b) => [b.timeZone, { month: period, start: b.start, end: b.end }]));
+    const cycles = new Map(accounts.map((a) => [a.id, cycleByZone.get(a.timezone)!]));
+    const billed = accounts.filter((a) => only === undefined || a.id === only);
+    const drafts: BillDraft[] = [];
     const feesBy = groupBy(fees, (f) => f.accountId);
     const usageBy = groupBy(usage, (u) => u.accountId);
-    const drafts: BillDraft[] = [];
-    const cycleOf = new Map<string, BillingCycle>();
-    for (const a of accounts) {
-      if (only !== undefined && a.id !== only) continue;
-      const cycle = cycles.get(a.timezone)!;
-      cycleOf.set(a.id, cycle);
-      drafts.push(...buildBills({ accountId: a.id, kind: 'retail', cycle, plans, fees: feesBy.get(a.id) ?? [], usage: usageBy.get(a.id) ?? [] }));
+    for (const a of billed) {
+      drafts.push(...buildBills({ accountId: a.id, kind: 'retail', cycle: cycles.get(a.id)!, plans, fees: feesBy.get(a.id) ?? [], usage: usageBy.get(a.id) ?? [] }));
     }
-    return { drafts, cycles: cycleOf };
+    const wholesale = await this.wholesale(catalog, plans, cycles, bounds, fees, new Set(billed.map((a) => a.id)));
+    for (const a of billed) {
+      const w = wholesale.get(a.id);
+      if (w) drafts.push(...buildBills({ accountId: a.id, kind: 'wholesale', cycle: cycles.get(a.id)!, plans, fees: w.fees, usage: w.usage }));
+    }
+    return { drafts, cycles, wholesaleUsage: new Map([...wholesale].map(([id, w]) => [id, w.usage])) };
+  }
+
+  /**
+   * Fees and usage of the wholesale bills of the sellers among `sellers`: the SIMs on each seller's plans that are sold
+   * on a wholesale plan, priced at that plan (fees per SIM, usage rated again from the records).
+   */
+  private async wholesale(
+    catalog: { zones: Zone[] },
+    plans: PlanVersions,
+    cycles: ReadonlyMap<string, BillingCycle>,
+    bounds: readonly PeriodBounds[],
+    fees: readonly FeeGroup[],
+    sellers: ReadonlySet<string>,
+  ): Promise<Map<string, { fees: FeeGroup[]; usage: UsageGroup[] }>> {
+    const sold = [...plans.values()].map((v) => v.at(-1)!).filter((p) => p.wholesalePlanId !== null);
+    const owners = await planOwners(this.db, sold.map((p) => p.id));
+    const zones = createZoneIndex(catalog.zones);
+    const terms = new Map<string, WholesaleTerms>();
+    for (const p of sold) {
+      const seller = owners.get(p.id);
+      const cycle = seller === undefined ? undefined : cycles.get(seller);
+      if (seller === undefined || !sellers.has(seller) || !cycle) continue;
+      const retail = billedVersion(plans.get(p.id)!, cycle);
+      const w = retail?.wholesalePlanId ? billedVersion(plans.get(retail.wholesalePlanId) ?? [], cycle) : undefined;
+      if (w) terms.set(p.id, { sellerAccountId: seller, plan: compileRatingPlan(w, zones) });
+    }
+    const out = new Map<string, { fees: FeeGroup[]; usage: UsageGroup[] }>();
+    if (terms.size === 0) return out;
+    const entry = (seller: string) => out.get(seller) ?? out.set(seller, { fees: [], usage: [] }).get(seller)!;
+    const members = new Map<string, number>();
+    for (const f of fees) {
+      const t = terms.get(f.planId);
+      if (!t) continue;
+      entry(t.sellerAccountId).fees.push({ ...f, accountId: t.sellerAccountId, planId: t.plan.plan.id });
+      const key = `${t.sellerAccountId}|${t.plan.plan.id}`;
+      members.set(key, (members.get(key) ?? 0) + f.sims);
+    }
+    const rater = new WholesaleRater(
+      (planId) => terms.get(planId),
+      (seller, planId) => (members.get(`${seller}|${planId}`) ?? 0) * (billedVersion(plans.get(planId) ?? [], cycles.get(seller)!)?.includedBytes ?? 0),
+    );
+    let after: { iccid: string; endAt: Date; id: number } | null = null;
+    for (;;) {
+      const page = await repo.pageWholesaleUsage(this.db, [...terms.keys()], bounds, after, WHOLESALE_PAGE);
+      for (const r of page) rater.add(r);
+      if (page.length < WHOLESALE_PAGE) break;
+      const last = page.at(-1)!;
+      after = { iccid: last.iccid, endAt: last.endAt, id: last.id };
+    }
+    for (const g of rater.groups()) entry(g.accountId).usage.push(g);
+    return out;
   }
 
   /**
@@ -104,16 +171,15 @@ export class BillService {
       throw conflict('period_not_closed', `${input.period} is not over in ${open.timeZone} until ${open.end.toISOString()}: bills are run for closed months (use the preview for the current one)`);
     }
     const { drafts, cycles } = await this.compute(account, input.period);
-    const kind: BillKind = 'retail';
-    const result = await this.db.transaction().execute(async (trx) => {
-      const existing = await repo.lockBills(trx, kind, input.period, [...new Set(drafts.map((d) => d.accountId))]);
-      const existingBy = new Map(existing.map((e) => [`${e.accountId}|${e.currency}`, e]));
-      const billedAccounts = new Set(existing.map((e) => e.accountId));
+        const result = await this.db.transaction().execute(async (trx) => {
+      const existing = await repo.lockBills(trx, input.period, [...new Set(drafts.map((d) => d.accountId))]);
+      const existingBy = new Map(existing.map((e) => [`${e.accountId}|${e.kind}|${e.currency}`, e]));
+      const billedAccounts = new Set(existing.map((e) => `${e.accountId}|${e.kind}`));
       const toWrite: Bill[] = [];
       let kept = 0;
       for (const d of drafts) {
-        const before = existingBy.get(`${d.accountId}|${d.currency}`);
-        if (billedAccounts.has(d.accountId) && !input.rerun) {
+        const before = existingBy.get(`${d.accountId}|${d.kind}|${d.currency}`);
+        if (billedAccounts.has(`${d.accountId}|${d.kind}`) && !input.rerun) {
           kept++;
           continue;
         }
@@ -164,7 +230,12 @@ export class BillService {
     const bill = await this.getBill(principal, id);
     const account = await this.accounts.getAccount(principal, bill.accountId);
     const bounds: PeriodBounds[] = [{ timeZone: account.timezone, start: bill.periodStart, end: bill.periodEnd }];
-    const [usage, catalog] = await Promise.all([repo.sumUsageGroups(this.db, account.path, bounds, account.id), loadRatingCatalog(this.db)]);
+    const [usage, catalog] = await Promise.all([
+      bill.kind === 'retail'
+        ? repo.sumUsageGroups(this.db, account.path, bounds, account.id)
+        : this.compute(account, bill.period, account.id).then((c) => c.wholesaleUsage.get(account.id) ?? []),
+      loadRatingCatalog(this.db),
+    ]);
     const plans = planVersions(catalog.plans);
     const cycle: BillingCycle = { month: bill.period, start: bill.periodStart, end: bill.periodEnd };
     const currencyOf = (g: UsageGroup) => (g.planId === null ? undefined : billedVersion(plans.get(g.planId) ?? [], cycle)?.currency) ?? DEFAULT_CURRENCY;

@@ -14,7 +14,9 @@ function definitionOf(plan: RatePlan): Record<string, unknown> {
 }
 
 export function toRatePlan(r: Selectable<RatePlanTable>): RatePlan {
-  return { ...(r.definition as unknown as Omit<RatePlan, 'id' | 'version' | 'effectiveFrom' | 'name'>), id: r.id, version: r.version, effectiveFrom: r.effective_from, name: r.name };
+  const terms = r.definition as unknown as Omit<RatePlan, 'id' | 'version' | 'effectiveFrom' | 'name'>;
+  // Versions stored before plans could name a wholesale plan have none.
+  return { ...terms, wholesalePlanId: terms.wholesalePlanId ?? null, id: r.id, version: r.version, effectiveFrom: r.effective_from, name: r.name };
 }
 
 export async function insertZones(db: Executor, accountId: string, zones: readonly Zone[], now: Date): Promise<void> {

@@ -75,6 +75,11 @@ const terms = {
   ratingIncrementBytes: z.number().int().min(1).max(1_048_576).describe('each session is rounded up to a multiple of this (default 1024)'),
   outOfCoverage: OutOfCoverageSchema.describe('usage outside the coverage zones: blocked (default), or rated at a roaming price'),
   notifyPercents: z.array(z.number().int()).max(10).describe('percentages of the included data whose crossing is notified (default 70, 90, 100)'),
+  wholesalePlanId: z
+    .string()
+    .max(64)
+    .nullable()
+    .describe("a plan of an account above the plan's owner that this plan is sold on: it prices the SIMs on this plan on the owner's wholesale bill (null: none)"),
 };
 
 export const PlanCreateBody = z
@@ -93,6 +98,7 @@ export const PlanCreateBody = z
     ratingIncrementBytes: terms.ratingIncrementBytes.optional(),
     outOfCoverage: terms.outOfCoverage.optional(),
     notifyPercents: terms.notifyPercents.optional(),
+    wholesalePlanId: terms.wholesalePlanId.optional(),
   })
   .strict();
 
@@ -136,6 +142,7 @@ function termsOf(b: TermsBody): PlanChange {
   if (b.ratingIncrementBytes !== undefined) out.ratingIncrementBytes = b.ratingIncrementBytes;
   if (b.outOfCoverage !== undefined) out.outOfCoverage = outOfCoverageOf(b.outOfCoverage);
   if (b.notifyPercents !== undefined) out.notifyPercents = b.notifyPercents;
+  if (b.wholesalePlanId !== undefined) out.wholesalePlanId = b.wholesalePlanId;
   return out;
 }
 
@@ -178,6 +185,7 @@ export const PlanVersionSchema = z
     ratingIncrementBytes: z.number().int(),
     outOfCoverage: OutOfCoverageSchema,
     notifyPercents: z.array(z.number().int()),
+    wholesalePlanId: z.string().nullable(),
   })
   .meta({ id: 'RatePlanVersion' });
 
@@ -217,6 +225,7 @@ export function planVersionDto(v: RatePlan) {
             zoneRates: v.outOfCoverage.zoneRates.map((r) => ({ zoneId: r.zoneId, pricePerMb: money(r.pricePerMbMicros) })),
           },
     notifyPercents: [...v.notifyPercents],
+    wholesalePlanId: v.wholesalePlanId,
   };
 }
 

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { conflict, forbidden, notFound } from '../../shared/errors.ts';
+import { conflict, forbidden, invalid, notFound } from '../../shared/errors.ts';
 import type { Principal } from '../accounts/account.ts';
 import { type AccountService, requirePermission } from '../accounts/account.service.ts';
 import type { PlanDirectory } from '../sims/sim.service.ts';
@@ -49,6 +49,20 @@ export async function readSampleCatalog(effectiveFrom: Date): Promise<{ zones: Z
   const zones = parseZonesCsv(zonesText);
   const prices = parseZonePricesCsv(pricesText, { currency: 'CNY', zones });
   return { zones, plans: catalogPlanInputs(prices, zones, effectiveFrom) };
+}
+
+/** A plan's wholesale plan must belong to an account above the plan's owner (the caller's account) and share its currency. */
+async function checkWholesalePlan(db: Executor, principal: Principal, plan: RatePlan): Promise<void> {
+  if (plan.wholesalePlanId === null) return;
+  const wholesale = await repo.findPlan(db, plan.wholesalePlanId, principal.accountPath);
+  const above = principal.accountPath.split('/').filter((id) => id && id !== principal.accountId);
+  if (!wholesale || !above.includes(wholesale.accountId)) {
+    throw invalid('invalid_wholesale_plan', `wholesalePlanId ${plan.wholesalePlanId} must name a plan of an account above ${principal.accountId} (the plans it buys from)`);
+  }
+  const currency = wholesale.versions.at(-1)?.currency;
+  if (currency !== plan.currency) {
+    throw invalid('invalid_wholesale_plan', `wholesale plan ${plan.wholesalePlanId} is priced in ${currency}; plan ${plan.id} must be in the same currency`);
+  }
 }
 
 /**
@@ -166,6 +180,7 @@ export class CatalogService implements PlanDirectory {
     await this.write(async (trx) => {
       const plan = createRatePlan({ ...input, version: 1, effectiveFrom: input.effectiveFrom ?? now }, await repo.listZones(trx));
       if (await repo.findPlanOwner(trx, plan.id)) throw planExists(plan.id);
+      await checkWholesalePlan(trx, principal, plan);
       try {
         await repo.insertPlanVersions(trx, principal.accountId, [plan], now);
       } catch (e) {
@@ -190,6 +205,7 @@ export class CatalogService implements PlanDirectory {
     await this.write(async (trx) => {
       const current = await repo.findPlan(trx, id, principal.accountPath);
       const version = nextPlanVersion(current?.versions ?? plan.versions, change, effectiveFrom, now, await repo.listZones(trx));
+      await checkWholesalePlan(trx, principal, version);
       try {
         await repo.insertPlanVersions(trx, plan.accountId, [version], now);
       } catch (e) {

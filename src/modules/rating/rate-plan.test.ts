@@ -64,6 +64,7 @@ describe('creating a plan', () => {
       ratingIncrementBytes: KB,
       outOfCoverage: { kind: 'block' },
       notifyPercents: [70, 90, 100],
+      wholesalePlanId: null,
     });
   });
 

@@ -63,14 +63,19 @@ export interface RatePlan {
   outOfCoverage: OutOfCoverage;
   /** Percentages of the included data whose crossing is notified, ascending. */
   notifyPercents: readonly number[];
+  /**
+   * The plan of an account above this plan's owner that this plan is sold on (a reseller's retail plan on the
+   * operator's wholesale plan): its terms price the SIMs on this plan on the owner's wholesale bill. Null for none.
+   */
+  wholesalePlanId: string | null;
 }
 
 /** What a plan is created from: the fields of `RatePlan`, some with defaults. */
 export type RatePlanInput = Omit<
   RatePlan,
-  'version' | 'currency' | 'includedSms' | 'smsPriceMicros' | 'cutoffBytes' | 'sharing' | 'termMonths' | 'testAllowanceBytes' | 'ratingIncrementBytes' | 'outOfCoverage' | 'notifyPercents'
+  'version' | 'currency' | 'includedSms' | 'smsPriceMicros' | 'cutoffBytes' | 'sharing' | 'termMonths' | 'testAllowanceBytes' | 'ratingIncrementBytes' | 'outOfCoverage' | 'notifyPercents' | 'wholesalePlanId'
 > &
-  Partial<Pick<RatePlan, 'version' | 'currency' | 'includedSms' | 'smsPriceMicros' | 'sharing' | 'termMonths' | 'testAllowanceBytes' | 'ratingIncrementBytes' | 'outOfCoverage' | 'notifyPercents'>> & {
+  Partial<Pick<RatePlan, 'version' | 'currency' | 'includedSms' | 'smsPriceMicros' | 'sharing' | 'termMonths' | 'testAllowanceBytes' | 'ratingIncrementBytes' | 'outOfCoverage' | 'notifyPercents' | 'wholesalePlanId'>> & {
     /** Omitted: `defaultCutoffBytes(includedBytes)`; null: no cut-off. */
     cutoffBytes?: number | null;
   };
@@ -150,6 +155,9 @@ export function ratePlanProblems(plan: RatePlan, zones?: readonly Zone[]): strin
       seen.add(r.zoneId);
     }
   }
+  if (plan.wholesalePlanId !== null && (!PLAN_ID.test(plan.wholesalePlanId) || plan.wholesalePlanId === plan.id)) {
+    problems.push(`wholesalePlanId ${JSON.stringify(plan.wholesalePlanId)} must name another plan (1-64 letters, digits, '_', '.' or '-')`);
+  }
   const p = plan.notifyPercents;
   if (p.length > 10 || p.some((x, i) => !Number.isInteger(x) || x < 1 || x > 100 || (i > 0 && x <= p[i - 1]!))) {
     problems.push(`notifyPercents must be at most 10 ascending whole percentages from 1 to 100 (got ${p.join(', ')})`);
@@ -178,6 +186,7 @@ export function createRatePlan(input: RatePlanInput, zones?: readonly Zone[]): R
     ratingIncrementBytes: input.ratingIncrementBytes ?? DEFAULT_RATING_INCREMENT_BYTES,
     outOfCoverage: input.outOfCoverage ?? { kind: 'block' },
     notifyPercents: [...(input.notifyPercents ?? DEFAULT_NOTIFY_PERCENTS)],
+    wholesalePlanId: input.wholesalePlanId ?? null,
   };
   const problems = ratePlanProblems(plan, zones);
   if (problems.length) throw invalid('invalid_rate_plan', `rate plan ${input.id}: ${problems.join('; ')}`, { problems });
