@@ -113,6 +113,7 @@ export async function createPlatform(
       { name: 'lifecycle transitions', run: () => lifecycle.runDueTransitions() },
       { name: 'session timeout', run: () => usage.expireSessions() },
       { name: 'quota resumption at a new cycle', run: () => network.resumeForNewCycle() },
+      { name: 'monthly bill run', run: () => bills.runScheduledBills(config.billing.runDay) },
       { name: 'idempotency key expiry', run: () => pruneKeys(db, new Date(clock.now().getTime() - IDEMPOTENCY_RETENTION_MS)) },
     ],
     log,

@@ -234,6 +234,21 @@ describe.each(testDialects())('bills on %s', (dialect) => {
     t.clock.set(new Date('2026-03-02T00:00:00Z'));
   });
 
+  it('bills the month before once a month from the configured day, through the scheduler', async () => {
+    const april = async () => (await t.api('GET', '/api/v1/bills?period=2026-04')).json<{ items: { accountId: string; issuedBy: string }[] }>().items;
+    t.clock.set(new Date('2026-05-01T15:00:00Z')); // 1 May 23:00 in Shanghai: before the run day
+    await t.platform.scheduler.tick();
+    expect(await april()).toEqual([]);
+    t.clock.set(new Date('2026-05-01T16:00:00Z')); // 2 May 00:00
+    await t.platform.scheduler.tick();
+    const bills = await april();
+    expect(bills.length).toBeGreaterThan(0);
+    expect(bills.every((b) => b.issuedBy === 'system:billing')).toBe(true);
+    expect(await t.platform.services.bills.runScheduledBills(2)).toBe(0);
+    expect(await t.platform.services.bills.runScheduledBills(0)).toBe(0);
+    t.clock.set(new Date('2026-03-02T00:00:00Z'));
+  });
+
   it('exports a bill as CSV, XLSX and PDF in Chinese and English', async () => {
     const bill = await billOf(enterprise.accountId, '2026-01');
     const csv = await t.api('GET', `/api/v1/bills/${bill.id}/export?format=csv&lang=zh`, undefined, { key: enterprise.key });

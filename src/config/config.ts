@@ -56,6 +56,7 @@ const envSchema = z.object({
   PROVISIONING_HTTP_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   PROVISIONING_HTTP_TIMEOUT_MS: intFrom(5000, 1),
   BILL_PDF_FONT: z.string().optional(),
+  BILL_RUN_DAY: intFrom(2, 0).pipe(z.number().max(28)),
 });
 
 export interface Config {
@@ -106,6 +107,8 @@ export interface Config {
   readonly billing: {
     /** A TrueType/OpenType font (.ttf, .otf, .ttc) with Chinese glyphs for PDF bills; found among common paths when unset. */
     readonly pdfFont?: string;
+    /** Day of the month (operator's time zone) from which the scheduler bills the month before; 0: never. */
+    readonly runDay: number;
   };
   readonly provisioning:
     | { readonly adapter: 'simulated'; readonly delayMs: number; readonly failureRate: number }
@@ -165,7 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       disconnectRetries: e.DISCONNECT_RETRIES,
     },
     usage: { testAllowanceBytes: e.TEST_ALLOWANCE_BYTES, cdrDropDir: e.CDR_DROP_DIR, cdrPollIntervalMs: e.CDR_POLL_INTERVAL_MS },
-    billing: { pdfFont: e.BILL_PDF_FONT },
+    billing: { pdfFont: e.BILL_PDF_FONT, runDay: e.BILL_RUN_DAY },
     provisioning:
       e.PROVISIONING_ADAPTER === 'http'
         ? {

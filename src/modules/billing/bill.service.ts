@@ -6,7 +6,8 @@ import { AppError, conflict, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Account, Principal } from '../accounts/account.ts';
 import { type AccountService, requirePermission } from '../accounts/account.service.ts';
-import { type BillingCycle, cycleOfMonth } from '../rating/billing-cycle.ts';
+import { systemPrincipal } from '../accounts/bootstrap.ts';
+import { type BillingCycle, cycleAt, cycleOfMonth, daysLeftInCycle } from '../rating/billing-cycle.ts';
 import { loadRatingCatalog, planOwners } from '../rating/catalog.repository.ts';
 import { compileRatingPlan } from '../rating/rating.ts';
 import { createZoneIndex, type Zone } from '../rating/zones.ts';
@@ -59,6 +60,9 @@ function planVersions(plans: readonly RatePlan[]): PlanVersions {
  * revision. Reads: the account itself and those above it see a bill; siblings never do.
  */
 export class BillService {
+  /** The month the scheduled run last billed (in memory: after a restart the run is repeated and keeps the bills). */
+  private scheduledPeriod: string | null = null;
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
@@ -203,6 +207,30 @@ export class BillService {
       totals,
       durationMs: Math.round(performance.now() - started),
     };
+  }
+
+  /**
+   * The monthly run of the scheduler: from day `runDay` of a month on (in the operator's time zone), bills the month
+   * before for every account, once; bills that exist are kept. Returns the bills created. `runDay` 0: never.
+   */
+  async runScheduledBills(runDay: number): Promise<number> {
+    if (runDay === 0) return 0;
+    const principal = await systemPrincipal(this.db, 'system:billing');
+    const root = await this.accounts.getAccount(principal, principal.accountId);
+    const now = this.clock.now();
+    const { daysLeft, daysInMonth } = daysLeftInCycle(now, root.timezone);
+    if (daysInMonth - daysLeft + 1 < runDay) return 0;
+    const period = cycleAt(new Date(cycleAt(now, root.timezone).start.getTime() - 1), root.timezone).month;
+    if (this.scheduledPeriod === period) return 0;
+    try {
+      const result = await this.runBills(principal, { period });
+      this.scheduledPeriod = period;
+      return result.created;
+    } catch (e) {
+      // Another time zone under the operator has not finished the month yet: the next pass tries again.
+      if (e instanceof AppError && e.code === 'period_not_closed') return 0;
+      throw e;
+    }
   }
 
   /** What the bills of one account for a month (open or closed) would be now; nothing is stored. */
