@@ -50,7 +50,7 @@ describe('meridian bills commands', () => {
     expect(list.items).toHaveLength(1);
     const id = list.items[0].id as string;
     const show = await cli(['bills', 'show', id]);
-    expect(show.stdout).toMatch(/1  monthly_fee  CN-10  -  +2  +-  +24\.60/);
+    expect(show.stdout).toMatch(/1 {2}monthly_fee {2}CN-10 {2}- {2,}2 {2,}- {2,}24\.60/);
     const rec = await cli(['bills', 'reconcile', id]);
     expect(rec.code, rec.stderr).toBe(0);
     expect(rec.stdout).toMatch(/Result\s+balanced/);
