@@ -10,6 +10,7 @@ import { AccountService } from './modules/accounts/account.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { BillService } from './modules/billing/bill.service.ts';
 import { findPdfFont } from './modules/billing/pdf-font.ts';
+import { TrafficRuleService } from './modules/billing/traffic-rule.service.ts';
 import { GatewayService } from './modules/gateways/gateway.service.ts';
 import { GroupService } from './modules/groups/group.service.ts';
 import { pruneKeys } from './modules/idempotency/idempotency.repository.ts';
@@ -95,11 +96,15 @@ export async function createPlatform(
   // NOTE: the engine rates with its own copy of the catalogue; each committed zone or plan change reloads it, one
   // reload after the other so that an older read never replaces a newer one.
   let catalogReload = Promise.resolve();
-  catalog.onCatalogChanged(() => {
+  const reloadCatalog = () => {
     catalogReload = catalogReload.then(() => usage.rating.reloadCatalog()).catch((err: unknown) => log.error({ err }, 'could not reload the rating catalogue'));
-  });
+  };
+  catalog.onCatalogChanged(reloadCatalog);
   const bills = new BillService(db, clock, accounts, findPdfFont(config.billing.pdfFont));
-  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports, catalog, topUps, bills };
+  const trafficRules = new TrafficRuleService(db, clock, accounts);
+  // Split-billing rules are part of what the engine rates with: a change reloads it like a catalogue change.
+  trafficRules.onRulesChanged(reloadCatalog);
+  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports, catalog, topUps, bills, trafficRules };
 
   const runner = new JobRunner(
     db,

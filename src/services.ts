@@ -3,6 +3,7 @@ import type { Db } from './db/database.ts';
 import type { AccountService } from './modules/accounts/account.service.ts';
 import type { AuthService } from './modules/auth/auth.service.ts';
 import type { BillService } from './modules/billing/bill.service.ts';
+import type { TrafficRuleService } from './modules/billing/traffic-rule.service.ts';
 import type { GatewayService } from './modules/gateways/gateway.service.ts';
 import type { GroupService } from './modules/groups/group.service.ts';
 import type { JobService } from './modules/jobs/job.service.ts';
@@ -41,4 +42,5 @@ export interface Services {
   catalog: CatalogService;
   topUps: TopUpService;
   bills: BillService;
+  trafficRules: TrafficRuleService;
 }

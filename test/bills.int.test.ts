@@ -141,7 +141,7 @@ describe.each(testDialects())('bills on %s', (dialect) => {
     const rec = (await t.api('GET', `/api/v1/bills/${before.id}/reconciliation`)).json<{ balanced: boolean; differences: unknown[] }>();
     expect(rec.balanced).toBe(false);
     expect(rec.differences).toEqual([
-      { kind: 'overage', planId: 'bill-cn', zoneId: 'CN', billed: { records: 1, bytes: 3 * MB, amountExact: '2.00' }, recorded: { records: 2, bytes: 4 * MB, amountExact: '3.00' } },
+      { kind: 'overage', planId: 'bill-cn', zoneId: 'CN', trafficClass: null, billed: { records: 1, bytes: 3 * MB, amountExact: '2.00' }, recorded: { records: 2, bytes: 4 * MB, amountExact: '3.00' } },
     ]);
     expect((await t.api('POST', '/api/v1/bills/runs', { period: '2026-01', accountId: enterprise.accountId, rerun: true })).json()).toMatchObject({ created: 0, replaced: 1 });
     const after = await billOf(enterprise.accountId, '2026-01');
@@ -246,6 +246,47 @@ describe.each(testDialects())('bills on %s', (dialect) => {
     expect(bills.every((b) => b.issuedBy === 'system:billing')).toBe(true);
     expect(await t.platform.services.bills.runScheduledBills(2)).toBe(0);
     expect(await t.platform.services.bills.runScheduledBills(0)).toBe(0);
+    t.clock.set(new Date('2026-03-02T00:00:00Z'));
+  });
+
+  it('bills traffic that a split-billing rule gives another account to that account, with its class', async () => {
+    const driver = await createTenant(t, 'enterprise', 'Driver');
+    const rule = { accountId: enterprise.accountId, apn: 'media.*', trafficClass: 'infotainment', payerAccountId: driver.accountId };
+    expect((await t.api('POST', '/api/v1/traffic-rules', { ...rule, trafficClass: 'Info Tainment' })).json()).toMatchObject({ code: 'invalid_traffic_rule' });
+    expect((await t.api('POST', '/api/v1/traffic-rules', rule, { key: enterprise.key })).statusCode).toBe(403);
+    const other = await createTenant(t, 'reseller', 'Elsewhere');
+    expect((await t.api('POST', '/api/v1/traffic-rules', { ...rule, accountId: other.accountId }, { key: other.key })).statusCode).toBe(404); // the payer is not its own
+    const created = await t.api('POST', '/api/v1/traffic-rules', rule);
+    expect(created.statusCode).toBe(201);
+    expect((await t.api('GET', '/api/v1/traffic-rules', undefined, { key: other.key })).json()).toEqual({ items: [], nextCursor: null });
+    await engine().rating.reloadCatalog(); // as the change's own reload does, awaited here
+
+    // March: SIM 2 streams 2 MB on the media APN (1 MB included, 1 MB overage), SIM 1 uses 512 KB of telematics.
+    await engine().accounting(gateway, packet(2, 'm2', { status: 'start', apn: 'media.car' }));
+    await engine().accounting(gateway, packet(2, 'm2', { bytesIn: 2 * MB, apn: 'media.car' }));
+    await engine().accounting(gateway, packet(1, 'm1', { status: 'start', apn: 'iot.apn' }));
+    await engine().accounting(gateway, packet(1, 'm1', { bytesIn: 512 * 1024, apn: 'iot.apn' }));
+    const { rows } = await sql<{ iccid: string; traffic_class: string | null; payer_account_id: string | null }>`
+      SELECT iccid, traffic_class, payer_account_id FROM usage_records WHERE session_id IS NOT NULL AND end_at >= '2026-03-01' ORDER BY id`.execute(db());
+    expect(rows.filter((r) => r.iccid === iccidFor(2) || r.iccid === iccidFor(1)).slice(-2)).toEqual([
+      { iccid: iccidFor(2), traffic_class: 'infotainment', payer_account_id: driver.accountId },
+      { iccid: iccidFor(1), traffic_class: null, payer_account_id: null },
+    ]);
+
+    t.clock.set(new Date('2026-04-02T00:00:00Z'));
+    await t.api('POST', '/api/v1/bills/runs', { period: '2026-03', accountId: enterprise.accountId });
+    await t.api('POST', '/api/v1/bills/runs', { period: '2026-03', accountId: driver.accountId });
+    const fleet = await billOf(enterprise.accountId, '2026-03');
+    expect(fleet.lines.map((l) => [l.kind, l.zoneId, l.quantity, l.amount])).toEqual([
+      ['monthly_fee', null, 2, '20.00'],
+      ['usage_included', 'CN', 1, '0.00'],
+    ]);
+    const paid = await billOf(driver.accountId, '2026-03', driver.key);
+    expect(paid.lines.map((l) => [l.kind, l.planId, l.zoneId, (l as { trafficClass?: string }).trafficClass, l.quantity, l.amount])).toEqual([['overage', 'bill-cn', 'CN', 'infotainment', 1, '1.00']]);
+    expect((await t.api('GET', `/api/v1/bills/${paid.id}/reconciliation`, undefined, { key: driver.key })).json()).toMatchObject({ balanced: true });
+    const csv = await t.api('GET', `/api/v1/bills/${paid.id}/export?format=csv`, undefined, { key: driver.key });
+    expect(csv.body).toContain('Overage data · infotainment');
+    expect((await t.api('DELETE', `/api/v1/traffic-rules/${created.json<{ id: string }>().id}`)).statusCode).toBe(204);
     t.clock.set(new Date('2026-03-02T00:00:00Z'));
   });
 

@@ -212,6 +212,9 @@ export interface UsageRecordTable {
   charge_micros: Generated<number>;
   zone_id: string | null;
   pieces: Json<{ kind: string; bytes: number; amountMicros: number; ref: string | null }[] | null>;
+  /** Split billing: the record's traffic class and the account that pays for it (null: the SIM's account). */
+  traffic_class: string | null;
+  payer_account_id: string | null;
 }
 
 export interface ZoneTable {
@@ -296,6 +299,19 @@ export interface BillLineTable {
   unit_price_micros: number | null;
   amount_micros: number;
   amount_minor: number;
+  traffic_class: string | null;
+}
+
+export interface TrafficRuleTable {
+  id: string;
+  account_id: string;
+  priority: number;
+  apn: string | null;
+  zone_id: string | null;
+  traffic_class: string;
+  payer_account_id: string;
+  created_by: string | null;
+  created_at: Timestamp;
 }
 
 export interface UsageHourlyTable {
@@ -331,6 +347,7 @@ export interface Database {
   top_ups: TopUpTable;
   bills: BillTable;
   bill_lines: BillLineTable;
+  traffic_rules: TrafficRuleTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,6 +1,8 @@
 import type { Db } from '../db/database.ts';
 import { loadRatingCatalog } from '../modules/rating/catalog.repository.ts';
-import type { BalanceRow, PoolRow } from '../modules/usage/ingest.repository.ts';
+import { loadTrafficRules } from '../modules/billing/traffic-rule.repository.ts';
+import { TrafficClassifier } from '../modules/billing/traffic-class.ts';
+import type { BalanceRow, PoolRow, UsageRow } from '../modules/usage/ingest.repository.ts';
 import { planVersionAt, type RatePlan } from '../modules/rating/rate-plan.ts';
 import {
   addTopUp,
@@ -48,6 +50,7 @@ const poolKeyOf = (accountId: string, planId: string, cycle: string): string => 
  */
 export class RatingBook {
   private zones: ZoneIndex = createZoneIndex([]);
+  private traffic = new TrafficClassifier([], () => undefined);
   private versions = new Map<string, RatePlan[]>();
   private compiled = new Map<RatePlan, RatingPlan>();
   private readonly balances = new Map<string, HeldBalance>();
@@ -78,9 +81,11 @@ export class RatingBook {
     return { plans: this.versions.size, balances: balances.length, pools: pools.length };
   }
 
-  /** Reads zones and plans again (after a change to the catalogue). */
+  /** Reads zones, plans and the split-billing rules again (after a change to one of them). */
   async reloadCatalog(): Promise<void> {
-    const { zones, plans } = await loadRatingCatalog(this.db);
+    const [{ zones, plans }, traffic] = await Promise.all([loadRatingCatalog(this.db), loadTrafficRules(this.db)]);
+    const paths = new Map(traffic.accounts.map((a) => [a.id, a.path]));
+    this.traffic = new TrafficClassifier(traffic.rules, (id) => paths.get(id));
     const versions = new Map<string, RatePlan[]>();
     for (const p of plans) {
       const list = versions.get(p.id);
@@ -100,6 +105,14 @@ export class RatingBook {
   /** The plan version that rates a SIM's usage at `at`, if it has a plan in force. */
   planOf(sim: HotSim, at: Date): RatePlan | undefined {
     return sim.planId ? planVersionAt(this.versions.get(sim.planId) ?? [], at) : undefined;
+  }
+
+  /** What a usage record stores of its rating: plan, charge, zone and pieces, and its traffic class and payer. */
+  recordFields(sim: HotSim, apn: string | null, rated: Rated | undefined): Pick<UsageRow, 'planId' | 'chargeMicros' | 'zoneId' | 'pieces' | 'trafficClass' | 'payerAccountId'> {
+    const zoneId = rated ? rated.result.zoneId : null;
+    const { trafficClass, payerAccountId } = this.traffic.classify(sim.accountId, apn, zoneId);
+    if (!rated) return { planId: null, chargeMicros: 0, zoneId: null, pieces: null, trafficClass, payerAccountId };
+    return { planId: rated.plan.id, chargeMicros: rated.result.amountMicros, zoneId, pieces: rated.result.pieces, trafficClass, payerAccountId };
   }
 
   balanceOf(iccid: string): HeldBalance | undefined {

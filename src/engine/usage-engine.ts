@@ -245,7 +245,7 @@ export class UsageEngine {
             bytesOut: delta.bytesOut,
             mccMnc: current.mccMnc,
             apn: current.apn,
-            ...ratingOf(rated),
+            ...this.rating.recordFields(sim, current.apn, rated),
           }
         : null;
     const item: CommitItem = {
@@ -302,7 +302,7 @@ export class UsageEngine {
             if (rated.poolKey) pools.add(rated.poolKey);
             if (rated.result.enforcement !== 'none') enforcements.push([sim, rated]);
           }
-          return { accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...r, ...ratingOf(rated) };
+          return { accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...r, ...this.rating.recordFields(sim, r.apn, rated) };
         });
         const sims = [...new Set(part.map((r) => r.sim))];
         return lane.submit({ usage, session: null, sims, connection: null, balances: [...balances], pools: [...pools], undo: () => undos.reverse().forEach((u) => u()) });
@@ -447,10 +447,6 @@ export class UsageEngine {
 }
 
 /** The rating columns of a usage record. */
-function ratingOf(rated: Rated | undefined): Pick<UsageRow, 'planId' | 'chargeMicros' | 'zoneId' | 'pieces'> {
-  if (!rated) return { planId: null, chargeMicros: 0, zoneId: null, pieces: null };
-  return { planId: rated.plan.id, chargeMicros: rated.result.amountMicros, zoneId: rated.result.zoneId, pieces: rated.result.pieces };
-}
 
 const sameCell = (a: Record<string, unknown> | null, b: Record<string, unknown>): boolean => {
   if (!a) return false;

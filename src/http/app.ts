@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { accountRoutes } from '../modules/accounts/account.routes.ts';
 import { authRoutes } from '../modules/auth/auth.routes.ts';
 import { billRoutes } from '../modules/billing/bill.routes.ts';
+import { trafficRuleRoutes } from '../modules/billing/traffic-rule.routes.ts';
 import { gatewayRoutes } from '../modules/gateways/gateway.routes.ts';
 import { groupRoutes } from '../modules/groups/group.routes.ts';
 import { jobRoutes } from '../modules/jobs/job.routes.ts';
@@ -111,6 +112,7 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
       await api.register(catalogRoutes(s));
       await api.register(topUpRoutes(s));
       await api.register(billRoutes(s));
+      await api.register(trafficRuleRoutes(s));
     },
     { prefix: '/api/v1' },
   );

@@ -7,6 +7,7 @@ import * as usageHourlyFillfactor from './0005-usage-hourly-fillfactor.ts';
 import * as rating from './0006-rating.ts';
 import * as topUps from './0007-top-ups.ts';
 import * as bills from './0013-bills.ts';
+import * as splitBilling from './0014-split-billing.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -19,5 +20,6 @@ export const migrationProvider: MigrationProvider = {
     '0006-rating': rating,
     '0007-top-ups': topUps,
     '0013-bills': bills,
+    '0014-split-billing': splitBilling,
   }),
 };

@@ -114,7 +114,7 @@ interface Row {
 function rows(doc: BillDocument, lang: Lang): Row[] {
   return doc.lines.map((l) => ({
     line: l.lineNo,
-    item: KIND_LABELS[lang][l.kind],
+    item: l.trafficClass === null ? KIND_LABELS[lang][l.kind] : `${KIND_LABELS[lang][l.kind]} · ${l.trafficClass}`,
     plan: l.planName ?? l.planId ?? '',
     zone: l.zoneId === null ? '' : (doc.zoneNames.get(l.zoneId) ?? l.zoneId),
     quantity: l.quantity,

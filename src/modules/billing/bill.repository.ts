@@ -42,6 +42,7 @@ const toLine = (r: Selectable<BillLineTable>): BillLine => ({
   planId: r.plan_id,
   planName: r.plan_name,
   zoneId: r.zone_id,
+  trafficClass: r.traffic_class,
   quantity: Number(r.quantity),
   bytes: Number(r.bytes),
   unitPriceMicros: r.unit_price_micros === null ? null : Number(r.unit_price_micros),
@@ -79,27 +80,29 @@ export async function sumFeeGroups(db: Executor, path: string, bounds: readonly 
 }
 
 /**
- * The usage records of the month (by end time, in each account's time zone) summed per account, plan, zone and how
- * they were charged. One pass over the month, found by the BRIN index on `end_at`.
+ * The usage records of the month (by end time, in the paying account's time zone) summed per paying account (the
+ * SIM's, or the one split billing names), plan, zone, charge class and traffic class. One pass over the month, found
+ * by the BRIN index on `end_at`.
  */
 export async function sumUsageGroups(db: Executor, path: string, bounds: readonly PeriodBounds[], accountId?: string): Promise<UsageGroup[]> {
   const lo = new Date(Math.min(...bounds.map((b) => b.start.getTime())));
   const hi = new Date(Math.max(...bounds.map((b) => b.end.getTime())));
-  const rows = await sql<{ account_id: string; plan_id: string | null; zone_id: string | null; charge: UsageCharge; records: string; bytes: string; amount: string }>`
-    SELECT r.account_id, r.plan_id, r.zone_id,
+  const rows = await sql<{ account_id: string; plan_id: string | null; zone_id: string | null; charge: UsageCharge; traffic_class: string | null; records: string; bytes: string; amount: string }>`
+    SELECT a.id AS account_id, r.plan_id, r.zone_id,
       CASE WHEN r.charge_micros = 0 THEN 'none' WHEN r.pieces @> '[{"kind":"roaming"}]' THEN 'roaming' ELSE 'overage' END AS charge,
-      count(*) AS records, sum(r.bytes_in + r.bytes_out) AS bytes, sum(r.charge_micros) AS amount
+      r.traffic_class, count(*) AS records, sum(r.bytes_in + r.bytes_out) AS bytes, sum(r.charge_micros) AS amount
     FROM usage_records r
-    JOIN accounts a ON a.id = r.account_id
+    JOIN accounts a ON a.id = coalesce(r.payer_account_id, r.account_id)
     JOIN ${boundsTable(bounds)} ON b.tz = a.timezone
     WHERE r.end_at >= ${lo} AND r.end_at < ${hi} AND r.end_at >= b.start_at AND r.end_at < b.end_at
-      AND a.path LIKE ${likePrefix(path)} ${accountId === undefined ? sql`` : sql`AND r.account_id = ${accountId}`}
-    GROUP BY 1, 2, 3, 4`.execute(db);
+      AND a.path LIKE ${likePrefix(path)} ${accountId === undefined ? sql`` : sql`AND a.id = ${accountId}`}
+    GROUP BY 1, 2, 3, 4, 5`.execute(db);
   return rows.rows.map((r) => ({
     accountId: r.account_id,
     planId: r.plan_id,
     zoneId: r.zone_id,
     charge: r.charge,
+    trafficClass: r.traffic_class,
     records: Number(r.records),
     bytes: Number(r.bytes),
     amountMicros: Number(r.amount),
@@ -137,10 +140,10 @@ export async function insertBills(db: Executor, bills: readonly (BillRecord & { 
   const lines = bills.flatMap((b) => b.lines.map((l) => ({ billId: b.id, ...l })));
   const lc = <T>(f: (l: (typeof lines)[number]) => T) => lines.map(f);
   await sql`
-    INSERT INTO bill_lines (bill_id, line_no, kind, plan_id, plan_name, zone_id, quantity, bytes, unit_price_micros, amount_micros, amount_minor)
+    INSERT INTO bill_lines (bill_id, line_no, kind, plan_id, plan_name, zone_id, traffic_class, quantity, bytes, unit_price_micros, amount_micros, amount_minor)
     SELECT * FROM unnest(
       ${lc((l) => l.billId)}::text[], ${lc((l) => l.lineNo)}::int[], ${lc((l) => l.kind)}::text[], ${lc((l) => l.planId)}::text[],
-      ${lc((l) => l.planName)}::text[], ${lc((l) => l.zoneId)}::text[], ${lc((l) => l.quantity)}::bigint[], ${lc((l) => l.bytes)}::bigint[],
+      ${lc((l) => l.planName)}::text[], ${lc((l) => l.zoneId)}::text[], ${lc((l) => l.trafficClass)}::text[], ${lc((l) => l.quantity)}::bigint[], ${lc((l) => l.bytes)}::bigint[],
       ${lc((l) => l.unitPriceMicros)}::bigint[], ${lc((l) => l.amountMicros)}::bigint[], ${lc((l) => l.amountMinor)}::bigint[])`.execute(db);
 }
 

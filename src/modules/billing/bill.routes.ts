@@ -23,6 +23,7 @@ const LineSchema = z
     planId: z.string().nullable(),
     planName: z.string().nullable(),
     zoneId: z.string().nullable(),
+    trafficClass: z.string().nullable().describe('split billing: the traffic class of a usage line'),
     quantity: z.number().int().describe('SIMs on a fee line, usage records on a usage line'),
     bytes: z.number().int(),
     unitPrice: z.string().nullable().describe('monthly fee of a fee line'),
@@ -58,7 +59,7 @@ const ReconciliationSchema = z
     totalMatches: z.boolean().describe('the rounded lines add up to the total'),
     billed: Figures,
     recorded: Figures,
-    differences: z.array(z.object({ kind: z.enum(LINE_KINDS), planId: z.string().nullable(), zoneId: z.string().nullable(), billed: Figures, recorded: Figures })),
+    differences: z.array(z.object({ kind: z.enum(LINE_KINDS), planId: z.string().nullable(), zoneId: z.string().nullable(), trafficClass: z.string().nullable(), billed: Figures, recorded: Figures })),
   })
   .meta({ id: 'BillReconciliation' });
 
@@ -81,6 +82,7 @@ const lineDto = (l: BillLine, currency: string) => ({
   planId: l.planId,
   planName: l.planName,
   zoneId: l.zoneId,
+  trafficClass: l.trafficClass,
   quantity: l.quantity,
   bytes: l.bytes,
   unitPrice: l.unitPriceMicros === null ? null : formatMicros(l.unitPriceMicros, currency),

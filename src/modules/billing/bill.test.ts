@@ -30,6 +30,7 @@ const use = (planId: string | null, zoneId: string | null, charge: UsageCharge, 
   planId,
   zoneId,
   charge,
+  trafficClass: null,
   records,
   bytes,
   amountMicros,
@@ -91,7 +92,7 @@ describe('bills', () => {
     });
     fc.assert(
       fc.property(fc.uniqueArray(group, { selector: (g) => `${g.planId}|${g.zoneId}|${g.charge}` }), (groups) => {
-        const usage = groups.map((g) => ({ ...g, accountId: 'a', amountMicros: g.charge === 'none' ? 0 : g.amountMicros }));
+        const usage = groups.map((g) => ({ ...g, accountId: 'a', trafficClass: null, amountMicros: g.charge === 'none' ? 0 : g.amountMicros }));
         const bills = buildBills({ accountId: 'a', kind: 'retail', cycle: march, plans, fees: [], usage });
         const bill = bills[0] ?? { lines: [], totalMinor: 0 };
         const r = reconcile(bill, usage);
@@ -109,7 +110,7 @@ describe('bills', () => {
     const late = [...usage, use('p10', 'EU', 'roaming', 1, MB, 7)];
     const r = reconcile(bill!, late);
     expect(r.balanced).toBe(false);
-    expect(r.differences).toEqual([{ kind: 'roaming', planId: 'p10', zoneId: 'EU', billed: { records: 0, bytes: 0, amountMicros: 0 }, recorded: { records: 1, bytes: MB, amountMicros: 7 } }]);
+    expect(r.differences).toEqual([{ kind: 'roaming', planId: 'p10', zoneId: 'EU', trafficClass: null, billed: { records: 0, bytes: 0, amountMicros: 0 }, recorded: { records: 1, bytes: MB, amountMicros: 7 } }]);
   });
 
   it('prints data in MB exactly and guards CSV cells against formulas', () => {
@@ -129,7 +130,7 @@ describe('bills', () => {
         periodEnd: march.end,
         totalMinor: 1000,
         totalMicros: 10_000_000,
-        lines: [{ lineNo: 1, kind: 'monthly_fee', planId: 'p', planName: '=HYPERLINK("x")', zoneId: null, quantity: 1, bytes: 0, unitPriceMicros: 10_000_000, amountMicros: 10_000_000, amountMinor: 1000 }],
+        lines: [{ lineNo: 1, kind: 'monthly_fee', planId: 'p', planName: '=HYPERLINK("x")', zoneId: null, trafficClass: null, quantity: 1, bytes: 0, unitPriceMicros: 10_000_000, amountMicros: 10_000_000, amountMinor: 1000 }],
         zoneNames: new Map(),
       },
       'zh',

@@ -41,6 +41,8 @@ export interface UsageGroup {
   planId: string | null;
   zoneId: string | null;
   charge: UsageCharge;
+  /** Split billing: the records' traffic class (null: none). */
+  trafficClass: string | null;
   records: number;
   bytes: number;
   amountMicros: number;
@@ -52,6 +54,8 @@ export interface BillLine {
   planId: string | null;
   planName: string | null;
   zoneId: string | null;
+  /** Split billing: the traffic class of a usage line (null: none). */
+  trafficClass: string | null;
   /** SIMs for a fee line, usage records for a usage line. */
   quantity: number;
   bytes: number;
@@ -113,6 +117,7 @@ function feeLines(groups: readonly FeeGroup[], plans: PlanVersions, cycle: Billi
       planId: plan.id,
       planName: plan.name,
       zoneId: null,
+      trafficClass: null,
       quantity: 0,
       bytes: 0,
       unitPriceMicros: plan.monthlyFeeMicros,
@@ -134,6 +139,7 @@ function usageLines(groups: readonly UsageGroup[], plans: PlanVersions, cycle: B
       planId: g.planId,
       planName: plan?.name ?? null,
       zoneId: g.zoneId,
+      trafficClass: g.trafficClass,
       quantity: g.records,
       bytes: g.bytes,
       unitPriceMicros: null,
@@ -147,7 +153,8 @@ const KIND_ORDER = new Map(LINE_KINDS.map((k, i) => [k, i]));
 const byLineOrder = (a: LineDraft, b: LineDraft): number =>
   KIND_ORDER.get(a.kind)! - KIND_ORDER.get(b.kind)! ||
   (a.planId ?? '').localeCompare(b.planId ?? '') ||
-  (a.zoneId ?? '').localeCompare(b.zoneId ?? '');
+  (a.zoneId ?? '').localeCompare(b.zoneId ?? '') ||
+  (a.trafficClass ?? '').localeCompare(b.trafficClass ?? '');
 
 /**
  * The bills of one account for a cycle: one per currency of its plans (usage without a plan counts in the default
@@ -188,6 +195,7 @@ export interface ReconciliationDifference {
   kind: LineKind;
   planId: string | null;
   zoneId: string | null;
+  trafficClass: string | null;
   billed: { records: number; bytes: number; amountMicros: number };
   recorded: { records: number; bytes: number; amountMicros: number };
 }
@@ -212,23 +220,22 @@ const add = (f: Figures, records: number, bytes: number, amountMicros: number): 
 
 /** Compares a bill's usage lines with the usage records of the same account, cycle and currency, summed afresh. */
 export function reconcile(bill: Pick<BillDraft, 'lines' | 'totalMinor'>, recorded: readonly UsageGroup[]): Reconciliation {
-  const keyOf = (kind: LineKind, planId: string | null, zoneId: string | null) => `${kind}|${planId ?? ''}|${zoneId ?? ''}`;
   const rows = new Map<string, ReconciliationDifference>();
-  const row = (kind: LineKind, planId: string | null, zoneId: string | null) => {
-    const key = keyOf(kind, planId, zoneId);
+  const row = (kind: LineKind, planId: string | null, zoneId: string | null, trafficClass: string | null) => {
+    const key = `${kind}|${planId ?? ''}|${zoneId ?? ''}|${trafficClass ?? ''}`;
     let r = rows.get(key);
-    if (!r) rows.set(key, (r = { kind, planId, zoneId, billed: zero(), recorded: zero() }));
+    if (!r) rows.set(key, (r = { kind, planId, zoneId, trafficClass, billed: zero(), recorded: zero() }));
     return r;
   };
   const billed = zero();
   const fromRecords = zero();
   for (const l of bill.lines) {
     if (l.kind === 'monthly_fee' || l.kind === 'first_month_fee') continue;
-    add(row(l.kind, l.planId, l.zoneId).billed, l.quantity, l.bytes, l.amountMicros);
+    add(row(l.kind, l.planId, l.zoneId, l.trafficClass).billed, l.quantity, l.bytes, l.amountMicros);
     add(billed, l.quantity, l.bytes, l.amountMicros);
   }
   for (const g of recorded) {
-    add(row(USAGE_LINE_KIND[g.charge], g.planId, g.zoneId).recorded, g.records, g.bytes, g.amountMicros);
+    add(row(USAGE_LINE_KIND[g.charge], g.planId, g.zoneId, g.trafficClass).recorded, g.records, g.bytes, g.amountMicros);
     add(fromRecords, g.records, g.bytes, g.amountMicros);
   }
   const same = (a: Figures, b: Figures) => a.records === b.records && a.bytes === b.bytes && a.amountMicros === b.amountMicros;

@@ -73,7 +73,7 @@ export class WholesaleRater {
     if (result.pool) this.pools.set(poolKey, result.pool);
     const charge = chargeOf(result.pieces, result.amountMicros);
     const key = `${terms.sellerAccountId}|${plan.id}|${result.zoneId ?? ''}|${charge}`;
-    const g = this.sums.get(key) ?? { accountId: terms.sellerAccountId, planId: plan.id, zoneId: result.zoneId, charge, records: 0, bytes: 0, amountMicros: 0 };
+    const g = this.sums.get(key) ?? { accountId: terms.sellerAccountId, planId: plan.id, zoneId: result.zoneId, charge, trafficClass: null, records: 0, bytes: 0, amountMicros: 0 };
     g.records += 1;
     g.bytes += r.bytes;
     g.amountMicros += result.amountMicros;

@@ -21,6 +21,9 @@ export interface UsageRow {
   chargeMicros: number;
   zoneId: string | null;
   pieces: RatedPiece[] | null;
+  /** Split billing: the traffic class and the paying account (null: the SIM's account). */
+  trafficClass: string | null;
+  payerAccountId: string | null;
 }
 
 /** A rated SIM's balance of its current cycle (absolute, so writing it again is harmless). */
@@ -114,6 +117,8 @@ const usageJson = (rows: UsageRow[]): string =>
       charge_micros: r.chargeMicros,
       zone_id: r.zoneId,
       pieces: r.pieces,
+      traffic_class: r.trafficClass,
+      payer_account_id: r.payerAccountId,
     })),
   );
 
@@ -173,12 +178,12 @@ const simsJson = (rows: SimUsageRow[]): string =>
 const WRITE_BATCH = `
     WITH inserted AS (
       INSERT INTO usage_records (account_id, iccid, session_id, source, record_key, start_at, end_at, bytes_in, bytes_out, mcc_mnc, apn, created_at,
-        plan_id, charge_micros, zone_id, pieces)
+        plan_id, charge_micros, zone_id, pieces, traffic_class, payer_account_id)
       SELECT u.account_id, u.iccid, u.session_id, u.source, u.record_key, to_timestamp(u.start_at / 1000), to_timestamp(u.end_at / 1000), u.bytes_in, u.bytes_out, u.mcc_mnc, u.apn,
-        $4::timestamptz, u.plan_id, coalesce(u.charge_micros, 0), u.zone_id, u.pieces
+        $4::timestamptz, u.plan_id, coalesce(u.charge_micros, 0), u.zone_id, u.pieces, u.traffic_class, u.payer_account_id
       FROM json_to_recordset($1::json) AS u(account_id text, iccid text, session_id text, source text, record_key text,
         start_at float8, end_at float8, bytes_in bigint, bytes_out bigint, mcc_mnc text, apn text, plan_id text, charge_micros bigint,
-        zone_id text, pieces jsonb)
+        zone_id text, pieces jsonb, traffic_class text, payer_account_id text)
       ON CONFLICT (source, record_key) WHERE record_key IS NOT NULL DO NOTHING
       RETURNING iccid, end_at, account_id, bytes_in, bytes_out
     ), hourly AS (
