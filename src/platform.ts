@@ -24,6 +24,8 @@ import { SimImportService } from './modules/sims/sim-import.service.ts';
 import { SimService } from './modules/sims/sim.service.ts';
 import { UsageReportService } from './modules/usage/usage.service.ts';
 import type { Services } from './services.ts';
+import { EventService } from './modules/events/event.service.ts';
+import { AlertService } from './modules/alerts/alert.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 
 /** How long an Idempotency-Key is remembered. */
@@ -88,6 +90,8 @@ export async function createPlatform(
   const sessions = new SessionService(db, sims, groups);
   const usageReports = new UsageReportService(db, clock, accounts, groups, sims);
   const topUps = new TopUpService(db, clock, sims);
+  const events = new EventService(db, accounts);
+  const alerts = new AlertService(db, clock, accounts);
   const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts, topUps });
   const { usage, cdr } = network;
   // NOTE: the engine rates with its own copy of the catalogue; each committed zone or plan change reloads it, one
@@ -96,7 +100,7 @@ export async function createPlatform(
   catalog.onCatalogChanged(() => {
     catalogReload = catalogReload.then(() => usage.rating.reloadCatalog()).catch((err: unknown) => log.error({ err }, 'could not reload the rating catalogue'));
   });
-  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports, catalog, topUps };
+  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports, catalog, topUps, events, alerts };
 
   const runner = new JobRunner(
     db,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.ts';
+import { registerAlertCommands } from './alert-commands.ts';
 import { registerBulkCommands } from './bulk-commands.ts';
 import { registerCatalogCommands } from './catalog-commands.ts';
 import { addGlobalOptions, exitTwoOnUsageErrors } from './command-kit.ts';
@@ -18,6 +19,7 @@ export function registerApiCommands(program: Command): void {
   registerGatewayCommands(program);
   registerUsageCommands(program);
   registerCatalogCommands(program);
+  registerAlertCommands(program);
   program.addHelpText(
     'after',
     '\nAPI commands call a running server (--url, MERIDIAN_URL) with an API key (--api-key, MERIDIAN_API_KEY).\n' +

@@ -17,6 +17,8 @@ import { sessionRoutes } from '../modules/sessions/session.routes.ts';
 import { simRoutes } from '../modules/sims/sim.routes.ts';
 import { cdrRoutes } from '../modules/usage/cdr.routes.ts';
 import { usageRoutes } from '../modules/usage/usage.routes.ts';
+import { eventRoutes } from '../modules/events/event.routes.ts';
+import { alertRoutes } from '../modules/alerts/alert.routes.ts';
 import type { Services } from '../services.ts';
 import { registerAuthentication } from './auth.ts';
 import { referencePage } from './docs-page.ts';
@@ -109,6 +111,8 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
       await api.register(usageRoutes(s));
       await api.register(catalogRoutes(s));
       await api.register(topUpRoutes(s));
+      await api.register(eventRoutes(s));
+      await api.register(alertRoutes(s));
     },
     { prefix: '/api/v1' },
   );

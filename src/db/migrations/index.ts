@@ -6,6 +6,7 @@ import * as simsFillfactor from './0004-sims-fillfactor.ts';
 import * as usageHourlyFillfactor from './0005-usage-hourly-fillfactor.ts';
 import * as rating from './0006-rating.ts';
 import * as topUps from './0007-top-ups.ts';
+import * as eventsWebhooksAlerts from './0008-events-webhooks-alerts.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -17,5 +18,6 @@ export const migrationProvider: MigrationProvider = {
     '0005-usage-hourly-fillfactor': usageHourlyFillfactor,
     '0006-rating': rating,
     '0007-top-ups': topUps,
+    '0008-events-webhooks-alerts': eventsWebhooksAlerts,
   }),
 };
