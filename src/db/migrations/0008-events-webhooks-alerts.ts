@@ -17,8 +17,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     );
     CREATE INDEX events_account ON events (account_id, sequence);
     CREATE INDEX events_subject ON events (subject_kind, subject_id, sequence);
-    CREATE INDEX events_type ON events (type, sequence);
-    CREATE INDEX events_occurred ON events (occurred_at);
     CREATE INDEX events_undispatched ON events (sequence) WHERE dispatched_at IS NULL;
 
     CREATE TABLE alerts (
