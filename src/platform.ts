@@ -27,6 +27,8 @@ import { SimImportService } from './modules/sims/sim-import.service.ts';
 import { SimService } from './modules/sims/sim.service.ts';
 import { UsageReportService } from './modules/usage/usage.service.ts';
 import type { Services } from './services.ts';
+import { EventService } from './modules/events/event.service.ts';
+import { AlertService } from './modules/alerts/alert.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 
 /** How long an Idempotency-Key is remembered. */
@@ -91,6 +93,8 @@ export async function createPlatform(
   const sessions = new SessionService(db, sims, groups);
   const usageReports = new UsageReportService(db, clock, accounts, groups, sims);
   const topUps = new TopUpService(db, clock, sims);
+  const events = new EventService(db, accounts);
+  const alerts = new AlertService(db, clock, accounts);
   const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts, topUps });
   const { usage, cdr } = network;
   // NOTE: the engine rates with its own copy of the catalogue; each committed zone or plan change reloads it, one
@@ -104,7 +108,31 @@ export async function createPlatform(
   const trafficRules = new TrafficRuleService(db, clock, accounts);
   // Split-billing rules are part of what the engine rates with: a change reloads it like a catalogue change.
   trafficRules.onRulesChanged(reloadCatalog);
-  const services: Services = { config, db, clock, accounts, auth, groups, sims, lifecycle, imports, bulk, jobs, provisioning, usage, cdr, gateways, sessions, usageReports, catalog, topUps, bills, trafficRules };
+  const services: Services = {
+    config,
+    db,
+    clock,
+    accounts,
+    auth,
+    groups,
+    sims,
+    lifecycle,
+    imports,
+    bulk,
+    jobs,
+    provisioning,
+    usage,
+    cdr,
+    gateways,
+    sessions,
+    usageReports,
+    catalog,
+    topUps,
+    bills,
+    trafficRules,
+    events,
+    alerts,
+  };
 
   const runner = new JobRunner(
     db,

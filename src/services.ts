@@ -19,6 +19,8 @@ import type { Clock } from './shared/clock.ts';
 import type { UsageEngine } from './engine/usage-engine.ts';
 import type { CdrService } from './modules/usage/cdr.service.ts';
 import type { UsageReportService } from './modules/usage/usage.service.ts';
+import type { EventService } from './modules/events/event.service.ts';
+import type { AlertService } from './modules/alerts/alert.service.ts';
 
 /** Everything the edges (HTTP, CLI, jobs) call: built once by the composition root. */
 export interface Services {
@@ -43,4 +45,6 @@ export interface Services {
   topUps: TopUpService;
   bills: BillService;
   trafficRules: TrafficRuleService;
+  events: EventService;
+  alerts: AlertService;
 }

@@ -122,6 +122,8 @@ describe.each(testDialects())('bills on %s', (dialect) => {
       ['roaming', 'bill-cn', 'EU', 1, MB, '5.00', '5.00'],
     ]);
     expect(bill).toMatchObject({ total: '17.97', totalMinor: 1797, usageRecords: 3, revision: 1 });
+    const events = (await t.api('GET', '/api/v1/events?type=bill.*', undefined, { key: enterprise.key })).json<{ items: { type: string; data: unknown }[] }>();
+    expect(events.items).toEqual([expect.objectContaining({ type: 'bill.issued', data: { billId: bill.id, kind: 'retail', period: '2026-01', revision: 1, currency: 'CNY', total: '17.97', usageRecords: 3 } })]);
 
     // The bill's usage lines are the usage records of the account, to the micro.
     const { rows } = await sql<{ micros: string; records: string }>`

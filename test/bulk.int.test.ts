@@ -28,7 +28,7 @@ describe.each(testDialects())('bulk changes on %s', (dialect) => {
     expect(results.items[0]).toMatchObject({ ok: true, code: 'changed' });
     const changes = (await t.api('GET', `/api/v1/changes?jobId=${job.id}&limit=1`)).json();
     expect(changes.items[0]).toMatchObject({ field: 'state', oldValue: 'inventory', newValue: 'active', status: 'completed', reason: 'rollout' });
-  }, 300_000);
+  }, 600_000);
 
   it('reports failures per SIM: illegal transitions, provisioning failures and unknown ICCIDs', async () => {
     t.simulator.setBehaviour({ failIccids: [iccidFor(2)] });

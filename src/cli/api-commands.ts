@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.ts';
 import { registerBillCommands } from './bill-commands.ts';
+import { registerAlertCommands } from './alert-commands.ts';
 import { registerBulkCommands } from './bulk-commands.ts';
 import { registerCatalogCommands } from './catalog-commands.ts';
 import { addGlobalOptions, exitTwoOnUsageErrors } from './command-kit.ts';
@@ -20,6 +21,7 @@ export function registerApiCommands(program: Command): void {
   registerUsageCommands(program);
   registerCatalogCommands(program);
   registerBillCommands(program);
+  registerAlertCommands(program);
   program.addHelpText(
     'after',
     '\nAPI commands call a running server (--url, MERIDIAN_URL) with an API key (--api-key, MERIDIAN_API_KEY).\n' +

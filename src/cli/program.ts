@@ -61,6 +61,14 @@ export function buildProgram(): Command {
       await platform.close();
     });
 
+  program
+    .command('events-doc')
+    .description('print the event catalogue as Markdown (docs/events.md)')
+    .action(async () => {
+      const { renderEventDocs } = await import('../modules/events/event-docs.ts');
+      process.stdout.write(renderEventDocs());
+    });
+
   registerApiCommands(program);
   return program;
 }

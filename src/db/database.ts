@@ -323,6 +323,82 @@ export interface UsageHourlyTable {
   records: number;
 }
 
+/** The event outbox: every event in commit order of `sequence`; `dispatched_at` once fanned out to webhook deliveries. */
+export interface EventTable {
+  sequence: Generated<number>;
+  id: string;
+  type: string;
+  account_id: string;
+  subject_kind: string;
+  subject_id: string;
+  data: Json<Record<string, unknown>>;
+  occurred_at: Timestamp;
+  dispatched_at: Timestamp | null;
+}
+
+export interface AlertTable {
+  id: string;
+  account_id: string;
+  type: string;
+  severity: string;
+  subject_kind: string;
+  subject_id: string;
+  message: string;
+  data: Json<Record<string, unknown>>;
+  raised_at: Timestamp;
+  state: Generated<string>;
+  handled_by: string | null;
+  handled_at: Timestamp | null;
+  remark: string | null;
+}
+
+export interface WebhookEndpointTable {
+  id: string;
+  account_id: string;
+  url: string;
+  description: string | null;
+  /** Event types or patterns (`sim.*`, `*`) the endpoint receives. */
+  event_types: string[];
+  secret: string;
+  state: Generated<string>;
+  paused_reason: string | null;
+  paused_at: Timestamp | null;
+  consecutive_failures: Generated<number>;
+  /** Time of the first failure of the current run of failures; null after a success. */
+  failing_since: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookDeliveryTable {
+  id: Generated<number>;
+  endpoint_id: string;
+  /** The endpoint's account (tenancy scope of the delivery log). */
+  account_id: string;
+  event_sequence: number;
+  event_id: string;
+  event_type: string;
+  replay: Generated<boolean>;
+  state: Generated<string>;
+  attempts: Generated<number>;
+  /** When the next attempt is due; while an attempt runs, the end of its lease. */
+  next_attempt_at: Timestamp | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+export interface WebhookAttemptTable {
+  delivery_id: number;
+  attempt: number;
+  started_at: Timestamp;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  ok: boolean;
+}
+
 export interface Database {
   accounts: AccountTable;
   groups: GroupTable;
@@ -348,6 +424,11 @@ export interface Database {
   bills: BillTable;
   bill_lines: BillLineTable;
   traffic_rules: TrafficRuleTable;
+  events: EventTable;
+  alerts: AlertTable;
+  webhook_endpoints: WebhookEndpointTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
 }
 
 export type Db = Kysely<Database>;

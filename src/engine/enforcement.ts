@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import { insertChangeRecords } from '../modules/changes/change-record.repository.ts';
+import { publishEvents } from '../modules/events/event.repository.ts';
 import type { ChangeSource, SimState } from '../modules/sims/sim.ts';
 import type { SessionRow } from '../modules/usage/ingest.repository.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -73,23 +74,41 @@ export class Enforcement {
         : outcome.result === 'timeout'
           ? `no answer from the gateway after ${outcome.attempts} attempts`
           : null;
-    await insertChangeRecords(this.db, [
-      {
-        accountId: sim.accountId,
-        iccid: sim.iccid,
-        field: 'session',
-        oldValue: session.acctSessionId,
-        newValue: outcome.result === 'ack' ? 'disconnected' : 'disconnect_failed',
-        source: origin.source,
-        actor: origin.actor,
-        reason: origin.reason,
-        status: error ? 'failed' : 'completed',
-        error,
-        jobId: null,
-        createdAt: now,
-        completedAt: now,
-      },
-    ]).catch((err: unknown) => this.log.error({ err, iccid: sim.iccid }, 'could not record a disconnect'));
+    const newValue = outcome.result === 'ack' ? 'disconnected' : 'disconnect_failed';
+    await this.db
+      .transaction()
+      .execute(async (trx) => {
+        await insertChangeRecords(trx, [
+          {
+            accountId: sim.accountId,
+            iccid: sim.iccid,
+            field: 'session',
+            oldValue: session.acctSessionId,
+            newValue,
+            source: origin.source,
+            actor: origin.actor,
+            reason: origin.reason,
+            status: error ? 'failed' : 'completed',
+            error,
+            jobId: null,
+            createdAt: now,
+            completedAt: now,
+          },
+        ]);
+        await publishEvents(
+          trx,
+          [
+            {
+              type: 'sim.session_disconnected',
+              accountId: sim.accountId,
+              subject: { kind: 'sim', id: sim.iccid },
+              data: { iccid: sim.iccid, acctSessionId: session.acctSessionId, result: newValue, error, reason: origin.reason },
+            },
+          ],
+          now,
+        );
+      })
+      .catch((err: unknown) => this.log.error({ err, iccid: sim.iccid }, 'could not record a disconnect'));
     this.log.info({ iccid: sim.iccid, session: session.id, ...outcome }, 'disconnect sent');
     return outcome;
   }

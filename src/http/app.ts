@@ -19,6 +19,8 @@ import { sessionRoutes } from '../modules/sessions/session.routes.ts';
 import { simRoutes } from '../modules/sims/sim.routes.ts';
 import { cdrRoutes } from '../modules/usage/cdr.routes.ts';
 import { usageRoutes } from '../modules/usage/usage.routes.ts';
+import { eventRoutes } from '../modules/events/event.routes.ts';
+import { alertRoutes } from '../modules/alerts/alert.routes.ts';
 import type { Services } from '../services.ts';
 import { registerAuthentication } from './auth.ts';
 import { referencePage } from './docs-page.ts';
@@ -113,6 +115,8 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
       await api.register(topUpRoutes(s));
       await api.register(billRoutes(s));
       await api.register(trafficRuleRoutes(s));
+      await api.register(eventRoutes(s));
+      await api.register(alertRoutes(s));
     },
     { prefix: '/api/v1' },
   );

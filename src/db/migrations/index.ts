@@ -8,6 +8,7 @@ import * as rating from './0006-rating.ts';
 import * as topUps from './0007-top-ups.ts';
 import * as bills from './0013-bills.ts';
 import * as splitBilling from './0014-split-billing.ts';
+import * as eventsWebhooksAlerts from './0008-events-webhooks-alerts.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -21,5 +22,6 @@ export const migrationProvider: MigrationProvider = {
     '0007-top-ups': topUps,
     '0013-bills': bills,
     '0014-split-billing': splitBilling,
+    '0008-events-webhooks-alerts': eventsWebhooksAlerts,
   }),
 };

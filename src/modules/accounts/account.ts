@@ -49,13 +49,15 @@ export type Permission =
   | 'sims:import'
   | 'plans:write'
   | 'bills:write'
-  | 'system:write';
+  | 'system:write'
+  | 'alerts:write'
+  | 'webhooks:write';
 
 const PERMISSIONS: Record<Role, readonly Permission[]> = {
-  operator_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'system:write'],
-  reseller_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write'],
-  enterprise_admin: ['read', 'users:write', 'groups:write', 'sims:write'],
-  enterprise_operator: ['read', 'sims:write'],
+  operator_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'system:write', 'alerts:write', 'webhooks:write'],
+  reseller_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'alerts:write', 'webhooks:write'],
+  enterprise_admin: ['read', 'users:write', 'groups:write', 'sims:write', 'alerts:write', 'webhooks:write'],
+  enterprise_operator: ['read', 'sims:write', 'alerts:write'],
   read_only: ['read'],
 };
 

@@ -11,7 +11,8 @@ import { type BillingCycle, cycleAt, cycleOfMonth, daysLeftInCycle } from '../ra
 import { loadRatingCatalog, planOwners } from '../rating/catalog.repository.ts';
 import { compileRatingPlan } from '../rating/rating.ts';
 import { createZoneIndex, type Zone } from '../rating/zones.ts';
-import { DEFAULT_CURRENCY } from '../rating/money.ts';
+import { DEFAULT_CURRENCY, formatMinor } from '../rating/money.ts';
+import { publishEvents } from '../events/event.repository.ts';
 import type { RatePlan } from '../rating/rate-plan.ts';
 import { type BillDraft, type BillLine, buildBills, type FeeGroup, billedVersion, type PlanVersions, type Reconciliation, reconcile, type UsageGroup } from './bill.ts';
 import { type BillDocument, billCsv, billPdf, billXlsx, CONTENT_TYPES, type ExportFormat, type Lang, type PdfFont } from './bill-export.ts';
@@ -193,6 +194,16 @@ export class BillService {
       const replacedIds = input.rerun ? existing.map((e) => e.id) : [];
       await repo.deleteBills(trx, replacedIds);
       await repo.insertBills(trx, toWrite);
+      await publishEvents(
+        trx,
+        toWrite.map((b) => ({
+          type: 'bill.issued',
+          accountId: b.accountId,
+          subject: { kind: 'account', id: b.accountId },
+          data: { billId: b.id, kind: b.kind, period: b.period, revision: b.revision, currency: b.currency, total: formatMinor(b.totalMinor, b.currency), usageRecords: b.usageRecords },
+        })),
+        now,
+      );
       return { written: toWrite, kept, replaced: replacedIds.length };
     });
     const totals: Record<string, number> = {};

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import * as changes from '../changes/change-record.repository.ts';
+import { publishEvents } from '../events/event.repository.ts';
 import type { ProvisioningAdapter } from '../provisioning/provisioning.ts';
 import {
   AUTOMATIC_TRANSITIONS,
@@ -162,8 +163,19 @@ export class LifecycleService {
         failures.push({ id, error: message });
         results.set(row.iccid, { iccid: row.iccid, ok: false, from: row.state as SimState, to, code: 'concurrent_change', message, changeRecordId: id });
       }
-      await changes.completeChangeRecords(trx, provisioned.filter(({ row }) => moved.has(row.iccid)).map(({ id }) => id), doneAt);
+      const committed = provisioned.filter(({ row }) => moved.has(row.iccid));
+      await changes.completeChangeRecords(trx, committed.map(({ id }) => id), doneAt);
       await changes.failChangeRecords(trx, failures, doneAt);
+      await publishEvents(
+        trx,
+        committed.map(({ row, id }) => ({
+          type: 'sim.state_changed',
+          accountId: row.account_id,
+          subject: { kind: 'sim' as const, id: row.iccid },
+          data: { iccid: row.iccid, from: row.state, to, suspendReason, reason, source: origin.source, actor: origin.actor, jobId: origin.jobId ?? null, changeRecordId: id },
+        })),
+        doneAt,
+      );
       return moved;
     });
 

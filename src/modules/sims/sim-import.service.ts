@@ -5,6 +5,7 @@ import { invalid } from '../../shared/errors.ts';
 import type { Principal } from '../accounts/account.ts';
 import { type AccountService, requirePermission } from '../accounts/account.service.ts';
 import { insertChangeRecords } from '../changes/change-record.repository.ts';
+import { publishEvents } from '../events/event.repository.ts';
 import { findGroupsByName } from '../groups/group.repository.ts';
 import { type CsvRow, forEachCsvChunk } from '../jobs/csv-chunks.ts';
 import type { Job, JobContext, JobResult } from '../jobs/job.ts';
@@ -150,7 +151,7 @@ export class SimImportService {
       const now = this.clock.now();
       await this.db.transaction().execute(async (trx) => {
         await insertSims(trx, toCreate, c.accountId, now);
-        await insertChangeRecords(
+        const ids = await insertChangeRecords(
           trx,
           toCreate.map((s) => ({
             accountId: c.accountId,
@@ -166,6 +167,16 @@ export class SimImportService {
             createdAt: now,
             completedAt: now,
           })),
+        );
+        await publishEvents(
+          trx,
+          toCreate.map((s, i) => ({
+            type: 'sim.state_changed',
+            accountId: c.accountId,
+            subject: { kind: 'sim' as const, id: s.iccid },
+            data: { iccid: s.iccid, from: null, to: 'inventory', suspendReason: null, reason: `imported by job ${c.jobId}`, source: c.origin.source, actor: c.origin.actor, jobId: c.jobId, changeRecordId: ids[i] ?? null },
+          })),
+          now,
         );
       });
     };

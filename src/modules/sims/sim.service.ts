@@ -4,6 +4,7 @@ import { AppError, conflict, invalid, notFound } from '../../shared/errors.ts';
 import { isRootPath, type Principal } from '../accounts/account.ts';
 import { type AccountService, requirePermission } from '../accounts/account.service.ts';
 import * as changes from '../changes/change-record.repository.ts';
+import { publishEvents } from '../events/event.repository.ts';
 import type { ChangeRecord } from '../changes/change-record.ts';
 import type { ChangeRecordFilter } from '../changes/change-record.repository.ts';
 import type { GroupService } from '../groups/group.service.ts';
@@ -185,6 +186,16 @@ export class SimService {
             completedAt: now,
           })),
         ),
+      );
+      await publishEvents(
+        trx,
+        changed.map((o) => ({
+          type: 'sim.updated',
+          accountId: o.next.accountId,
+          subject: { kind: 'sim' as const, id: o.iccid },
+          data: { iccid: o.iccid, changes: o.changes, reason: reason ?? null, source: origin.source, actor: origin.actor, jobId: origin.jobId ?? null },
+        })),
+        now,
       );
     });
     this.notify(changed.filter((o) => o.changes.some((c) => c.field === 'account' || c.field === 'plan')).map((o) => o.iccid));

@@ -1,0 +1,113 @@
+/** Every event type Meridian publishes, with its meaning and payload schema; docs/events.md is generated from it. */
+import { z } from 'zod';
+import { ALERT_SEVERITIES } from '../alerts/alert.ts';
+import { CHANGE_SOURCES, SIM_STATES, SUSPEND_REASONS } from '../sims/sim.ts';
+import type { SubjectKind } from './event.ts';
+
+export interface EventDefinition {
+  description: string;
+  subject: SubjectKind;
+  schema: z.ZodType<Record<string, unknown>>;
+}
+
+const iccid = z.string().describe('ICCID of the SIM');
+const actor = z.string().nullable().describe('who made the change: `user:<id>`, `key:<id>` or `system:<role>`');
+const source = z.enum(CHANGE_SOURCES).describe('where the change came from');
+
+export const eventCatalog = {
+  'sim.state_changed': {
+    description: 'A SIM moved to another lifecycle state (including a new SIM entering `inventory` by import). Published when the change is committed.',
+    subject: 'sim',
+    schema: z.object({
+      iccid,
+      from: z.enum(SIM_STATES).nullable().describe('previous state; null for a SIM just imported'),
+      to: z.enum(SIM_STATES).describe('new state'),
+      suspendReason: z.enum(SUSPEND_REASONS).nullable().describe('why, when the new state is `suspended`'),
+      reason: z.string().nullable().describe('reason given with the change'),
+      source,
+      actor,
+      jobId: z.string().nullable().describe('the bulk or import job that made the change'),
+      changeRecordId: z.number().int().nullable().describe('the change record (异动记录) of the change'),
+    }),
+  },
+  'sim.updated': {
+    description: 'Attributes of a SIM changed (group, labels, custom fields, device name, IMEI, owner account, rate plan), one event per SIM with every changed field.',
+    subject: 'sim',
+    schema: z.object({
+      iccid,
+      changes: z
+        .array(z.object({ field: z.string(), oldValue: z.string().nullable(), newValue: z.string().nullable() }))
+        .describe('each changed field with its old and new value as the change records show them'),
+      reason: z.string().nullable(),
+      source,
+      actor,
+      jobId: z.string().nullable(),
+    }),
+  },
+  'sim.session_disconnected': {
+    description: 'A Disconnect-Request for a data session of a SIM that may no longer be online was answered or gave up (RFC 5176).',
+    subject: 'sim',
+    schema: z.object({
+      iccid,
+      acctSessionId: z.string().describe('Acct-Session-Id of the session'),
+      result: z.enum(['disconnected', 'disconnect_failed']),
+      error: z.string().nullable().describe('why the disconnect failed (NAK and its Error-Cause, no answer, no address)'),
+      reason: z.string().nullable().describe('the state change that required the disconnect'),
+    }),
+  },
+  'bill.issued': {
+    description: 'A monthly bill (账单) was issued to an account by a bill run, or replaced by a re-run (next revision).',
+    subject: 'account',
+    schema: z.object({
+      billId: z.string(),
+      kind: z.enum(['retail', 'wholesale']).describe('retail: for the account\'s own SIMs; wholesale: for the SIMs on plans it sells'),
+      period: z.string().describe('billing month YYYY-MM'),
+      revision: z.number().int().describe('1 for the first bill of the month, more after re-runs'),
+      currency: z.string(),
+      total: z.string().describe('the total in the major unit, e.g. "123.45"'),
+      usageRecords: z.number().int(),
+    }),
+  },
+  'alert.raised': {
+    description: 'An alert (告警) was raised for an account.',
+    subject: 'alert',
+    schema: z.object({
+      alertId: z.string(),
+      type: z.string().describe('alert type, e.g. `webhook_endpoint_paused`'),
+      severity: z.enum(ALERT_SEVERITIES),
+      message: z.string(),
+      alertSubject: z.object({ kind: z.string(), id: z.string() }).describe('what the alert is about'),
+      data: z.record(z.string(), z.unknown()),
+    }),
+  },
+  'alert.handled': {
+    description: 'An alert was marked handled, with a remark.',
+    subject: 'alert',
+    schema: z.object({
+      alertId: z.string(),
+      type: z.string(),
+      severity: z.enum(ALERT_SEVERITIES),
+      handledBy: z.string().describe('who handled it'),
+      remark: z.string().nullable(),
+    }),
+  },
+  'webhook.endpoint_paused': {
+    description: 'A webhook endpoint kept failing and was paused; nothing is sent to it until it is resumed.',
+    subject: 'webhook',
+    schema: z.object({
+      endpointId: z.string(),
+      url: z.string(),
+      consecutiveFailures: z.number().int().describe('failed attempts in a row'),
+      failingSince: z.string().describe('RFC 3339 time of the first failure of the run'),
+      lastError: z.string().nullable(),
+    }),
+  },
+} satisfies Record<string, EventDefinition>;
+
+export type EventType = keyof typeof eventCatalog;
+export const EVENT_TYPES = Object.keys(eventCatalog) as EventType[];
+
+const definitions: Record<string, EventDefinition> = eventCatalog;
+
+/** The definition of an event type, or undefined for a type not in the catalogue. */
+export const eventDefinition = (type: string): EventDefinition | undefined => (Object.hasOwn(definitions, type) ? definitions[type] : undefined);
