@@ -29,6 +29,9 @@ import { UsageReportService } from './modules/usage/usage.service.ts';
 import type { Services } from './services.ts';
 import { EventService } from './modules/events/event.service.ts';
 import { AlertService } from './modules/alerts/alert.service.ts';
+import { WebhookService } from './modules/webhooks/webhook.service.ts';
+import { WebhookSender } from './modules/webhooks/webhook.sender.ts';
+import { WebhookDispatcher } from './jobs/webhook-dispatcher.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 
 /** How long an Idempotency-Key is remembered. */
@@ -43,6 +46,8 @@ export interface Platform {
   database: OpenDatabase;
   runner: JobRunner;
   scheduler: Scheduler;
+  /** Delivers the event outbox to webhook endpoints. */
+  dispatcher: WebhookDispatcher;
   log: Logger;
   /** Starts the background roles: job runner and lifecycle scheduler. */
   startWorkers(): Promise<void>;
@@ -95,6 +100,7 @@ export async function createPlatform(
   const topUps = new TopUpService(db, clock, sims);
   const events = new EventService(db, accounts);
   const alerts = new AlertService(db, clock, accounts);
+  const webhooks = new WebhookService(db, clock, accounts);
   const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts, topUps });
   const { usage, cdr } = network;
   // NOTE: the engine rates with its own copy of the catalogue; each committed zone or plan change reloads it, one
@@ -132,6 +138,7 @@ export async function createPlatform(
     trafficRules,
     events,
     alerts,
+    webhooks,
   };
 
   const runner = new JobRunner(
@@ -152,6 +159,27 @@ export async function createPlatform(
     log,
     config.lifecycle.schedulerIntervalMs,
   );
+  const w = config.webhooks;
+  const webhookSender = new WebhookSender(w.timeoutMs, w.concurrency);
+  const dispatcher = new WebhookDispatcher(
+    db,
+    clock,
+    webhookSender,
+    alerts,
+    {
+      timeoutMs: w.timeoutMs,
+      baseMs: w.retryBaseMs,
+      maxMs: w.retryMaxMs,
+      windowMs: w.retryWindowMs,
+      pauseAfterFailures: w.pauseAfterFailures,
+      pauseAfterMs: w.pauseAfterMs,
+      batchSize: w.batchSize,
+      concurrency: w.concurrency,
+      pollIntervalMs: w.pollIntervalMs,
+    },
+    log,
+  );
+  webhooks.onReplayQueued(() => dispatcher.wake());
   const cdrDropFolder = config.usage.cdrDropDir
     ? new CdrDropFolder(config.usage.cdrDropDir, cdr, () => systemPrincipal(db, 'system:cdr-drop-folder'), log, config.usage.cdrPollIntervalMs)
     : undefined;
@@ -161,6 +189,7 @@ export async function createPlatform(
     database,
     runner,
     scheduler,
+    dispatcher,
     log,
     cdrDropFolder,
     async startWorkers() {
@@ -169,9 +198,11 @@ export async function createPlatform(
       await runner.start();
       scheduler.start();
       await cdrDropFolder?.start();
+      if (w.enabled) dispatcher.start();
     },
     async close() {
-      await Promise.all([runner.stop(), scheduler.stop(), cdrDropFolder?.stop()]);
+      await Promise.all([runner.stop(), scheduler.stop(), cdrDropFolder?.stop(), dispatcher.stop()]);
+      webhookSender.close();
       await network.close();
       await database.close();
     },

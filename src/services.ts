@@ -21,6 +21,7 @@ import type { CdrService } from './modules/usage/cdr.service.ts';
 import type { UsageReportService } from './modules/usage/usage.service.ts';
 import type { EventService } from './modules/events/event.service.ts';
 import type { AlertService } from './modules/alerts/alert.service.ts';
+import type { WebhookService } from './modules/webhooks/webhook.service.ts';
 
 /** Everything the edges (HTTP, CLI, jobs) call: built once by the composition root. */
 export interface Services {
@@ -47,4 +48,5 @@ export interface Services {
   trafficRules: TrafficRuleService;
   events: EventService;
   alerts: AlertService;
+  webhooks: WebhookService;
 }

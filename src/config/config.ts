@@ -57,6 +57,16 @@ const envSchema = z.object({
   PROVISIONING_HTTP_TIMEOUT_MS: intFrom(5000, 1),
   BILL_PDF_FONT: z.string().optional(),
   BILL_RUN_DAY: intFrom(2, 0).pipe(z.number().max(28)),
+  WEBHOOK_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  WEBHOOK_TIMEOUT_MS: intFrom(10_000, 10),
+  WEBHOOK_RETRY_BASE_MS: intFrom(30_000, 1),
+  WEBHOOK_RETRY_MAX_MS: intFrom(3_600_000, 1000),
+  WEBHOOK_RETRY_WINDOW_HOURS: intFrom(24, 1),
+  WEBHOOK_PAUSE_AFTER_FAILURES: intFrom(20, 1),
+  WEBHOOK_PAUSE_AFTER_MINUTES: intFrom(60, 0),
+  WEBHOOK_CONCURRENCY: intFrom(64, 1),
+  WEBHOOK_BATCH_SIZE: intFrom(500, 1),
+  WEBHOOK_POLL_INTERVAL_MS: intFrom(500, 10),
 });
 
 export interface Config {
@@ -109,6 +119,19 @@ export interface Config {
     readonly pdfFont?: string;
     /** Day of the month (operator's time zone) from which the scheduler bills the month before; 0: never. */
     readonly runDay: number;
+  };
+  readonly webhooks: {
+    /** Whether the dispatcher runs in this process. */
+    readonly enabled: boolean;
+    readonly timeoutMs: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+    readonly retryWindowMs: number;
+    readonly pauseAfterFailures: number;
+    readonly pauseAfterMs: number;
+    readonly concurrency: number;
+    readonly batchSize: number;
+    readonly pollIntervalMs: number;
   };
   readonly provisioning:
     | { readonly adapter: 'simulated'; readonly delayMs: number; readonly failureRate: number }
@@ -169,6 +192,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     usage: { testAllowanceBytes: e.TEST_ALLOWANCE_BYTES, cdrDropDir: e.CDR_DROP_DIR, cdrPollIntervalMs: e.CDR_POLL_INTERVAL_MS },
     billing: { pdfFont: e.BILL_PDF_FONT, runDay: e.BILL_RUN_DAY },
+    webhooks: {
+      enabled: e.WEBHOOK_ENABLED,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+      retryWindowMs: e.WEBHOOK_RETRY_WINDOW_HOURS * 3_600_000,
+      pauseAfterFailures: e.WEBHOOK_PAUSE_AFTER_FAILURES,
+      pauseAfterMs: e.WEBHOOK_PAUSE_AFTER_MINUTES * 60_000,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      batchSize: e.WEBHOOK_BATCH_SIZE,
+      pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
+    },
     provisioning:
       e.PROVISIONING_ADAPTER === 'http'
         ? {

@@ -21,6 +21,7 @@ import { cdrRoutes } from '../modules/usage/cdr.routes.ts';
 import { usageRoutes } from '../modules/usage/usage.routes.ts';
 import { eventRoutes } from '../modules/events/event.routes.ts';
 import { alertRoutes } from '../modules/alerts/alert.routes.ts';
+import { webhookRoutes } from '../modules/webhooks/webhook.routes.ts';
 import type { Services } from '../services.ts';
 import { registerAuthentication } from './auth.ts';
 import { referencePage } from './docs-page.ts';
@@ -117,6 +118,7 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
       await api.register(trafficRuleRoutes(s));
       await api.register(eventRoutes(s));
       await api.register(alertRoutes(s));
+      await api.register(webhookRoutes(s));
     },
     { prefix: '/api/v1' },
   );
