@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.ts';
 import { type CliRun, runCli, startCliServer } from './support/cli.ts';
+import { WebhookReceiver } from './support/receiver.ts';
 
 const OPERATOR_KEY = 'mk_alerts_cli_0123456789abcdefghijkl';
 
-describe('meridian alerts and events commands', () => {
+describe('meridian alerts, events and webhooks commands', () => {
   let harness: Awaited<ReturnType<typeof startCliServer>>;
   let server: RunningServer;
   const ids: string[] = [];
@@ -12,7 +13,7 @@ describe('meridian alerts and events commands', () => {
   const cli = (args: string[]): Promise<CliRun> => runCli(args, { url: server.url, key: OPERATOR_KEY });
 
   beforeAll(async () => {
-    harness = await startCliServer(OPERATOR_KEY, { RADIUS_ENABLED: 'false' });
+    harness = await startCliServer(OPERATOR_KEY, { RADIUS_ENABLED: 'false', WEBHOOK_POLL_INTERVAL_MS: '50' });
     ({ server } = harness);
     const { alerts, db } = server.platform.services;
     const root = await db.selectFrom('accounts').select('id').where('parent_id', 'is', null).executeTakeFirstOrThrow();
@@ -70,5 +71,44 @@ describe('meridian alerts and events commands', () => {
       'alert.handled',
       'alert.handled',
     ]);
+  });
+
+  it('registers a webhook endpoint that receives events, shows its deliveries, replays, pauses and removes it', async () => {
+    const receiver = await new WebhookReceiver().start();
+    try {
+      const add = await cli(['webhooks', 'add', receiver.url, '--event', 'alert.*', '--description', 'ERP']);
+      expect(add.code, add.stderr).toBe(0);
+      expect(add.stdout).toMatch(/Secret\s+whsec_/);
+      expect(add.stderr).toContain('not shown again');
+      const id = /ID\s+(whk_\w+)/.exec(add.stdout)![1]!;
+      const list = await cli(['webhooks', 'list']);
+      expect(list.stdout).toContain(id);
+      const { alerts, db } = server.platform.services;
+      const root = await db.selectFrom('accounts').select('id').where('parent_id', 'is', null).executeTakeFirstOrThrow();
+      await alerts.raise(db, [{ accountId: root.id, type: 'cli_case', severity: 'info', subject: { kind: 'account', id: root.id }, message: 'to the hook' }], new Date());
+      for (let i = 0; i < 100 && receiver.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(receiver.bodies().map((b) => b.type)).toEqual(['alert.raised']);
+      const eventId = receiver.bodies()[0]!.id as string;
+
+      const deliveries = await cli(['webhooks', 'deliveries', id, '--json']);
+      const [delivery] = JSON.parse(deliveries.stdout).items;
+      expect(delivery).toMatchObject({ eventId, state: 'delivered', attempts: 1 });
+      const one = await cli(['webhooks', 'deliveries', id, '--delivery', delivery.id]);
+      expect(one.stdout).toMatch(/ATTEMPT\s+STARTED\s+MS\s+STATUS\s+ERROR/);
+      const replay = await cli(['webhooks', 'replay', id, '--event-id', eventId]);
+      expect(replay.stdout).toBe('1 deliveries queued\n');
+      for (let i = 0; i < 100 && receiver.requests.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(receiver.bodies().map((b) => b.id)).toEqual([eventId, eventId]);
+
+      const pause = await cli(['webhooks', 'update', id, '--pause']);
+      expect(pause.stdout).toMatch(/State\s+paused/);
+      expect((await cli(['webhooks', 'update', id])).code).toBe(2);
+      const rotated = await cli(['webhooks', 'rotate-secret', id]);
+      expect(rotated.stdout).toMatch(/Secret\s+whsec_/);
+      const removed = await cli(['webhooks', 'remove', id]);
+      expect(removed.stdout).toBe(`webhook endpoint ${id} removed\n`);
+    } finally {
+      await receiver.stop();
+    }
   });
 });

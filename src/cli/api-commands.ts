@@ -9,6 +9,7 @@ import { registerGatewayCommands } from './gateway-commands.ts';
 import { registerJobCommands } from './job-commands.ts';
 import { registerSimCommands } from './sim-commands.ts';
 import { registerUsageCommands } from './usage-commands.ts';
+import { registerWebhookCommands } from './webhook-commands.ts';
 
 /** Commands that talk to a running server through the REST API. */
 export function registerApiCommands(program: Command): void {
@@ -22,6 +23,7 @@ export function registerApiCommands(program: Command): void {
   registerCatalogCommands(program);
   registerBillCommands(program);
   registerAlertCommands(program);
+  registerWebhookCommands(program);
   program.addHelpText(
     'after',
     '\nAPI commands call a running server (--url, MERIDIAN_URL) with an API key (--api-key, MERIDIAN_API_KEY).\n' +
