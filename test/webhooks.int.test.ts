@@ -323,7 +323,7 @@ describe.each(testDialects())('webhooks on %s', (dialect) => {
 
       // A dispatcher that claimed a delivery and died before recording the attempt.
       const lost = await emit(tenant.accountId, 'claimed, then crashed');
-      await t.platform.dispatcher.runOnce(); // fan out and deliver
+      await settle();
       receiver.requests.length = 0;
       receiver.hits = 0;
       await as(tenant, 'POST', `/api/v1/webhooks/${id}/replay`, { eventId: lost });

@@ -19,6 +19,8 @@ export interface DispatcherOptions extends RetryPolicy {
   pollIntervalMs: number;
 }
 
+/** Delivery rounds in flight at once, each with its share of the concurrency. */
+const LANES = 2;
 /** A delivery attempt still running when its lease ends is taken again: the lease outlasts the request by this. */
 const LEASE_MARGIN_MS = 60_000;
 
@@ -106,11 +108,15 @@ export class WebhookDispatcher {
     }
   }
 
-  /** One round: fan out one batch of new events, then attempt one batch of due deliveries. */
+  /**
+   * One round: fan out one batch of new events while the lanes each attempt one batch of due deliveries, so the
+   * database work of one overlaps the requests of the others.
+   */
   async runOnce(): Promise<DispatchPass> {
-    const fannedOut = await this.fanOut();
-    const { attempted, delivered } = await this.deliver();
-    return { fannedOut, attempted, delivered };
+    // NOTE: the lanes claim with SKIP LOCKED, so they never take the same delivery; on PGlite their statements take
+    // turns on the one connection while the other lane's requests are in flight.
+    const [fannedOut, ...lanes] = await Promise.all([this.fanOut(), ...Array.from({ length: LANES }, () => this.deliver())]);
+    return { fannedOut, attempted: lanes.reduce((n, l) => n + l.attempted, 0), delivered: lanes.reduce((n, l) => n + l.delivered, 0) };
   }
 
   /** Turns up to one batch of new events into deliveries, in one transaction. */
@@ -140,7 +146,7 @@ export class WebhookDispatcher {
     if (claimed.length === 0) return { attempted: 0, delivered: 0 };
     const outcomes: AttemptOutcome[] = [];
     const order: { endpointId: string; ok: boolean; at: Date; error: string | null }[] = [];
-    await forEachLimited(claimed, this.options.concurrency, async (d) => {
+    await forEachLimited(claimed, Math.max(1, Math.floor(this.options.concurrency / LANES)), async (d) => {
       const startedAt = this.clock.now();
       const result = await this.send(d);
       const attempt = d.attempts + 1;
@@ -199,7 +205,8 @@ export class WebhookDispatcher {
       }
       byEndpoint.set(o.endpointId, h);
     }
-    const updated = await repo.updateEndpointHealth(trx, [...byEndpoint.values()]);
+    // NOTE: endpoints in id order, so two lanes updating the same endpoints lock them in the same order.
+    const updated = await repo.updateEndpointHealth(trx, [...byEndpoint.values()].sort((a, b) => (a.endpointId < b.endpointId ? -1 : 1)));
     const now = this.clock.now();
     const due = updated.filter((e) => e.state === 'enabled' && shouldPause(e.consecutiveFailures, e.failingSince, now, this.options));
     if (due.length === 0) return;
