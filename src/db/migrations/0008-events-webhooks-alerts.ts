@@ -73,6 +73,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     );
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE state = 'pending';
     CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+    CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
 
     CREATE TABLE webhook_attempts (
       delivery_id bigint NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
