@@ -125,8 +125,8 @@ describe.each(testDialects())('RADIUS server on %s', (dialect) => {
     const [record] = (await api('GET', `/sims/${iccidFor(3)}/changes?field=session`)).body.items;
     expect(record).toMatchObject({ status: 'completed', newValue: 'disconnected', oldValue: 'd1' });
     const events = (await api('GET', `/events?type=sim.session_disconnected&subjectId=${iccidFor(3)}`)).body.items;
-    expect(events.map((e: { data: unknown }) => e.data)).toEqual([
-      { iccid: iccidFor(3), acctSessionId: 'd1', result: 'disconnected', error: null, reason: record.reason },
+    expect(events.map((e) => e.data)).toEqual([
+      { iccid: iccidFor(3), acctSessionId: 'd1', result: 'disconnected', error: null, reason: record!.reason },
     ]);
     const rejected = await gw.access(auth, imsi);
     expect(rejected?.attributes.get(Attr.ReplyMessage)?.toString()).toBe('SIM suspended (policy)');
@@ -141,7 +141,7 @@ describe.each(testDialects())('RADIUS server on %s', (dialect) => {
     expect(record).toMatchObject({ status: 'failed', newValue: 'disconnect_failed' });
     expect(record!.error).toContain('Disconnect-NAK (Error-Cause 503)');
     const [event] = (await api('GET', `/events?type=sim.session_disconnected&subjectId=${iccidFor(2)}`)).body.items;
-    expect(event.data).toMatchObject({ result: 'disconnect_failed', error: record!.error });
+    expect(event!.data).toMatchObject({ result: 'disconnect_failed', error: record!.error });
     dae.answer = 'ack';
   });
 
