@@ -5,6 +5,10 @@ import { JobRunner } from './jobs/job-runner.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import { createNetworkSide, type NetworkSide } from './engine/network.ts';
 import { CdrDropFolder } from './jobs/cdr-watcher.ts';
+import { NotificationSender } from './jobs/notification-sender.ts';
+import { NotificationService } from './modules/notifications/notification.service.ts';
+import { SmtpTransport } from './notify/smtp-transport.ts';
+import { SmppClient } from './smpp/smpp-client.ts';
 import { systemPrincipal } from './modules/accounts/bootstrap.ts';
 import { AccountService } from './modules/accounts/account.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
@@ -48,6 +52,10 @@ export interface Platform {
   scheduler: Scheduler;
   /** Delivers the event outbox to webhook endpoints. */
   dispatcher: WebhookDispatcher;
+  /** Sends queued e-mails and SMS. */
+  notificationSender: NotificationSender;
+  /** The SMSC link, when SMPP_HOST is set. */
+  smpp?: SmppClient;
   log: Logger;
   /** Starts the background roles: job runner and lifecycle scheduler. */
   startWorkers(): Promise<void>;
@@ -114,6 +122,13 @@ export async function createPlatform(
   const trafficRules = new TrafficRuleService(db, clock, accounts);
   // Split-billing rules are part of what the engine rates with: a change reloads it like a catalogue change.
   trafficRules.onRulesChanged(reloadCatalog);
+  const smtp = config.notifications.smtp ? new SmtpTransport(config.notifications.smtp) : undefined;
+  const smppConfig = config.notifications.smpp;
+  const smpp: SmppClient | undefined = smppConfig ? new SmppClient(smppConfig, (sms): Promise<void> => notifications.receive(sms), log.child({ role: 'smpp' })) : undefined;
+  const notifications = new NotificationService(db, clock, sims, { email: smtp, sms: smpp }, log.child({ role: 'notifications' }));
+  const notificationSender = new NotificationSender([() => notifications.deliverEmails(), () => notifications.deliverSms()], log, config.notifications.pollIntervalMs);
+  notifications.onEnqueued(() => notificationSender.wake());
+  smpp?.onBound(() => notificationSender.wake());
   const services: Services = {
     config,
     db,
@@ -139,6 +154,7 @@ export async function createPlatform(
     events,
     alerts,
     webhooks,
+    notifications,
   };
 
   const runner = new JobRunner(
@@ -154,6 +170,7 @@ export async function createPlatform(
       { name: 'session timeout', run: () => usage.expireSessions() },
       { name: 'quota resumption at a new cycle', run: () => network.resumeForNewCycle() },
       { name: 'monthly bill run', run: () => bills.runScheduledBills(config.billing.runDay) },
+      { name: 'incomplete MO SMS parts expiry', run: () => notifications.pruneMoParts() },
       { name: 'idempotency key expiry', run: () => pruneKeys(db, new Date(clock.now().getTime() - IDEMPOTENCY_RETENTION_MS)) },
     ],
     log,
@@ -190,6 +207,8 @@ export async function createPlatform(
     runner,
     scheduler,
     dispatcher,
+    notificationSender,
+    smpp,
     log,
     cdrDropFolder,
     async startWorkers() {
@@ -199,10 +218,14 @@ export async function createPlatform(
       scheduler.start();
       await cdrDropFolder?.start();
       if (w.enabled) dispatcher.start();
+      notificationSender.start();
+      smpp?.start();
     },
     async close() {
-      await Promise.all([runner.stop(), scheduler.stop(), cdrDropFolder?.stop(), dispatcher.stop()]);
+      await Promise.all([runner.stop(), scheduler.stop(), cdrDropFolder?.stop(), dispatcher.stop(), notificationSender.stop()]);
       webhookSender.close();
+      await smpp?.stop();
+      smtp?.close();
       await network.close();
       await database.close();
     },

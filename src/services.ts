@@ -7,6 +7,7 @@ import type { TrafficRuleService } from './modules/billing/traffic-rule.service.
 import type { GatewayService } from './modules/gateways/gateway.service.ts';
 import type { GroupService } from './modules/groups/group.service.ts';
 import type { JobService } from './modules/jobs/job.service.ts';
+import type { NotificationService } from './modules/notifications/notification.service.ts';
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
 import type { CatalogService } from './modules/rating/catalog.service.ts';
 import type { TopUpService } from './modules/rating/top-up.service.ts';
@@ -49,4 +50,6 @@ export interface Services {
   events: EventService;
   alerts: AlertService;
   webhooks: WebhookService;
+  /** E-mail and SMS: other modules queue messages through `email` and `sms`. */
+  notifications: NotificationService;
 }

@@ -67,6 +67,29 @@ const envSchema = z.object({
   WEBHOOK_CONCURRENCY: intFrom(64, 1),
   WEBHOOK_BATCH_SIZE: intFrom(500, 1),
   WEBHOOK_POLL_INTERVAL_MS: intFrom(500, 10),
+  SMTP_URL: z.string().regex(/^smtps?:\/\/[^/]+/, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587').optional(),
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  SMTP_SECURE: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+  SMTP_USER: z.string().min(1).optional(),
+  SMTP_PASSWORD: z.string().optional(),
+  SMTP_FROM: z.string().min(3).default('Meridian <noreply@meridian.local>'),
+  SMTP_TIMEOUT_MS: intFrom(10000, 100),
+  SMPP_HOST: z.string().min(1).optional(),
+  SMPP_PORT: intFrom(2775, 1).pipe(z.number().max(65535)),
+  SMPP_SYSTEM_ID: z.string().max(15, 'must be at most 15 characters (SMPP 3.4)').optional(),
+  SMPP_PASSWORD: z.string().max(8, 'must be at most 8 characters (SMPP 3.4)').default(''),
+  SMPP_SYSTEM_TYPE: z.string().max(12, 'must be at most 12 characters (SMPP 3.4)').default(''),
+  SMPP_SOURCE_ADDR: z.string().max(20, 'must be at most 20 characters').optional(),
+  SMPP_SOURCE_TON: intFrom(1).pipe(z.number().max(6)),
+  SMPP_SOURCE_NPI: intFrom(1).pipe(z.number().max(18)),
+  SMPP_DEST_TON: intFrom(1).pipe(z.number().max(6)),
+  SMPP_DEST_NPI: intFrom(1).pipe(z.number().max(18)),
+  SMPP_ENQUIRE_LINK_SECONDS: intFrom(30, 1),
+  SMPP_RECONNECT_MIN_MS: intFrom(1000, 10),
+  SMPP_RECONNECT_MAX_MS: intFrom(60000, 10),
+  SMPP_RESPONSE_TIMEOUT_MS: intFrom(10000, 10),
+  NOTIFY_POLL_INTERVAL_MS: intFrom(1000, 10),
 });
 
 export interface Config {
@@ -136,6 +159,37 @@ export interface Config {
   readonly provisioning:
     | { readonly adapter: 'simulated'; readonly delayMs: number; readonly failureRate: number }
     | { readonly adapter: 'http'; readonly url: string; readonly secret: string; readonly timeoutMs: number };
+  readonly notifications: {
+    /** Absent when neither SMTP_URL nor SMTP_HOST is set: e-mails are then recorded as failed. */
+    readonly smtp?: {
+      readonly url?: string;
+      readonly host?: string;
+      readonly port?: number;
+      readonly secure?: boolean;
+      readonly user?: string;
+      readonly password?: string;
+      readonly from: string;
+      readonly timeoutMs: number;
+    };
+    /** Absent when SMPP_HOST is not set: SMS are then recorded as failed. */
+    readonly smpp?: {
+      readonly host: string;
+      readonly port: number;
+      readonly systemId: string;
+      readonly password: string;
+      readonly systemType: string;
+      readonly sourceAddr: string;
+      readonly sourceTon: number;
+      readonly sourceNpi: number;
+      readonly destTon: number;
+      readonly destNpi: number;
+      readonly enquireLinkMs: number;
+      readonly reconnectMinMs: number;
+      readonly reconnectMaxMs: number;
+      readonly responseTimeoutMs: number;
+    };
+    readonly pollIntervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -153,6 +207,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'Invalid configuration:\n  PROVISIONING_HTTP_URL and PROVISIONING_HTTP_SECRET are required when PROVISIONING_ADAPTER=http',
     );
   }
+  if (e.SMPP_HOST && (!e.SMPP_SYSTEM_ID || !e.SMPP_SOURCE_ADDR)) {
+    throw new ConfigError('Invalid configuration:\n  SMPP_SYSTEM_ID and SMPP_SOURCE_ADDR are required when SMPP_HOST is set');
+  }
+  const smtpConfigured = e.SMTP_URL !== undefined || e.SMTP_HOST !== undefined;
   return deepFreeze<Config>({
     http: { port: e.PORT, host: e.HOST, trustProxy: e.TRUST_PROXY },
     database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR },
@@ -213,6 +271,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             timeoutMs: e.PROVISIONING_HTTP_TIMEOUT_MS,
           }
         : { adapter: 'simulated', delayMs: e.PROVISIONING_SIM_DELAY_MS, failureRate: e.PROVISIONING_SIM_FAILURE_RATE },
+    notifications: {
+      smtp: smtpConfigured
+        ? {
+            url: e.SMTP_URL,
+            host: e.SMTP_HOST,
+            port: e.SMTP_PORT,
+            secure: e.SMTP_SECURE,
+            user: e.SMTP_USER,
+            password: e.SMTP_PASSWORD,
+            from: e.SMTP_FROM,
+            timeoutMs: e.SMTP_TIMEOUT_MS,
+          }
+        : undefined,
+      smpp: e.SMPP_HOST
+        ? {
+            host: e.SMPP_HOST,
+            port: e.SMPP_PORT,
+            systemId: e.SMPP_SYSTEM_ID ?? '',
+            password: e.SMPP_PASSWORD,
+            systemType: e.SMPP_SYSTEM_TYPE,
+            sourceAddr: e.SMPP_SOURCE_ADDR ?? '',
+            sourceTon: e.SMPP_SOURCE_TON,
+            sourceNpi: e.SMPP_SOURCE_NPI,
+            destTon: e.SMPP_DEST_TON,
+            destNpi: e.SMPP_DEST_NPI,
+            enquireLinkMs: e.SMPP_ENQUIRE_LINK_SECONDS * 1000,
+            reconnectMinMs: e.SMPP_RECONNECT_MIN_MS,
+            reconnectMaxMs: Math.max(e.SMPP_RECONNECT_MAX_MS, e.SMPP_RECONNECT_MIN_MS),
+            responseTimeoutMs: e.SMPP_RESPONSE_TIMEOUT_MS,
+          }
+        : undefined,
+      pollIntervalMs: e.NOTIFY_POLL_INTERVAL_MS,
+    },
   });
 }
 

@@ -399,6 +399,70 @@ export interface WebhookAttemptTable {
   ok: boolean;
 }
 
+export interface EmailMessageTable {
+  id: string;
+  account_id: string;
+  recipients: Json<string[]>;
+  template: string;
+  lang: 'zh' | 'en';
+  subject: string;
+  body_text: string;
+  body_html: string;
+  status: 'queued' | 'sent' | 'failed';
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  claimed_until: Timestamp | null;
+  last_error: string | null;
+  provider_message_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  sent_at: Timestamp | null;
+}
+
+export interface SmsMessageTable {
+  id: string;
+  /** Null for an MO message from an MSISDN that matches no SIM. */
+  account_id: string | null;
+  direction: 'mo' | 'mt';
+  iccid: string | null;
+  /** The other party: destination of an MT message, source of an MO message. */
+  msisdn: string;
+  text: string;
+  encoding: 'gsm7' | 'ucs2';
+  segments: number;
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  claimed_until: Timestamp | null;
+  last_error: string | null;
+  /** SMSC message id of the first segment. */
+  message_id: string | null;
+  error_code: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  submitted_at: Timestamp | null;
+  done_at: Timestamp | null;
+}
+
+export interface SmsSegmentTable {
+  sms_id: string;
+  seq: number;
+  smsc_message_id: string;
+  status: string;
+  updated_at: Timestamp;
+}
+
+export interface SmsMoPartTable {
+  msisdn: string;
+  ref: number;
+  total: number;
+  seq: number;
+  text: string;
+  encoding: string;
+  received_at: Timestamp;
+}
+
 export interface Database {
   accounts: AccountTable;
   groups: GroupTable;
@@ -429,6 +493,10 @@ export interface Database {
   webhook_endpoints: WebhookEndpointTable;
   webhook_deliveries: WebhookDeliveryTable;
   webhook_attempts: WebhookAttemptTable;
+  email_messages: EmailMessageTable;
+  sms_messages: SmsMessageTable;
+  sms_segments: SmsSegmentTable;
+  sms_mo_parts: SmsMoPartTable;
 }
 
 export type Db = Kysely<Database>;

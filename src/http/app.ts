@@ -12,6 +12,7 @@ import { trafficRuleRoutes } from '../modules/billing/traffic-rule.routes.ts';
 import { gatewayRoutes } from '../modules/gateways/gateway.routes.ts';
 import { groupRoutes } from '../modules/groups/group.routes.ts';
 import { jobRoutes } from '../modules/jobs/job.routes.ts';
+import { notificationRoutes } from '../modules/notifications/notification.routes.ts';
 import { provisioningRoutes } from '../modules/provisioning/provisioning.routes.ts';
 import { catalogRoutes } from '../modules/rating/catalog.routes.ts';
 import { topUpRoutes } from '../modules/rating/top-up.routes.ts';
@@ -119,6 +120,7 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
       await api.register(eventRoutes(s));
       await api.register(alertRoutes(s));
       await api.register(webhookRoutes(s));
+      await api.register(notificationRoutes(s));
     },
     { prefix: '/api/v1' },
   );

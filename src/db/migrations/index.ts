@@ -9,6 +9,7 @@ import * as topUps from './0007-top-ups.ts';
 import * as bills from './0013-bills.ts';
 import * as splitBilling from './0014-split-billing.ts';
 import * as eventsWebhooksAlerts from './0008-events-webhooks-alerts.ts';
+import * as notifications from './0009-notifications.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -23,5 +24,6 @@ export const migrationProvider: MigrationProvider = {
     '0013-bills': bills,
     '0014-split-billing': splitBilling,
     '0008-events-webhooks-alerts': eventsWebhooksAlerts,
+    '0009-notifications': notifications,
   }),
 };

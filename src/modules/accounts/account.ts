@@ -51,13 +51,14 @@ export type Permission =
   | 'bills:write'
   | 'system:write'
   | 'alerts:write'
-  | 'webhooks:write';
+  | 'webhooks:write'
+  | 'sms:send';
 
 const PERMISSIONS: Record<Role, readonly Permission[]> = {
-  operator_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'system:write', 'alerts:write', 'webhooks:write'],
-  reseller_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'alerts:write', 'webhooks:write'],
-  enterprise_admin: ['read', 'users:write', 'groups:write', 'sims:write', 'alerts:write', 'webhooks:write'],
-  enterprise_operator: ['read', 'sims:write', 'alerts:write'],
+  operator_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'system:write', 'alerts:write', 'webhooks:write', 'sms:send'],
+  reseller_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'alerts:write', 'webhooks:write', 'sms:send'],
+  enterprise_admin: ['read', 'users:write', 'groups:write', 'sims:write', 'alerts:write', 'webhooks:write', 'sms:send'],
+  enterprise_operator: ['read', 'sims:write', 'alerts:write', 'sms:send'],
   read_only: ['read'],
 };
 

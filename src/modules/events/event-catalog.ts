@@ -1,6 +1,7 @@
 /** Every event type Meridian publishes, with its meaning and payload schema; docs/events.md is generated from it. */
 import { z } from 'zod';
 import { ALERT_SEVERITIES } from '../alerts/alert.ts';
+import { MT_STATUSES } from '../notifications/sms.ts';
 import { CHANGE_SOURCES, SIM_STATES, SUSPEND_REASONS } from '../sims/sim.ts';
 import type { SubjectKind } from './event.ts';
 
@@ -100,6 +101,32 @@ export const eventCatalog = {
       consecutiveFailures: z.number().int().describe('failed attempts in a row'),
       failingSince: z.string().describe('RFC 3339 time of the first failure of the run'),
       lastError: z.string().nullable(),
+    }),
+  },
+  'sms.received': {
+    description: 'An SMS from a device (MO, 上行) was received from the SMSC and stored; a long one once all its parts had come.',
+    subject: 'sms',
+    schema: z.object({
+      id: z.string().describe('the stored SMS (`sms_…`)'),
+      iccid: iccid.nullable(),
+      msisdn: z.string().describe('MSISDN that sent it'),
+      text: z.string(),
+      encoding: z.enum(['gsm7', 'ucs2']),
+      segments: z.number().int().describe('parts it came in'),
+      receivedAt: z.string().describe('RFC 3339 time it was stored'),
+    }),
+  },
+  'sms.delivery_updated': {
+    description: 'A delivery receipt (DLR) from the SMSC changed the status of an SMS sent by Meridian (MT, 下行).',
+    subject: 'sms',
+    schema: z.object({
+      id: z.string().describe('the stored SMS (`sms_…`)'),
+      iccid: iccid.nullable().describe('the SIM it was sent to, if any'),
+      msisdn: z.string().describe('MSISDN it was sent to'),
+      status: z.enum(MT_STATUSES).describe('new status: delivered, undeliverable, expired, rejected, deleted or unknown'),
+      previousStatus: z.enum(MT_STATUSES),
+      errorCode: z.string().nullable().describe("the network's error code from the receipt"),
+      messageId: z.string().nullable().describe("the SMSC's message id (of the first segment)"),
     }),
   },
 } satisfies Record<string, EventDefinition>;
