@@ -21,6 +21,8 @@ export interface GroupTable {
   name: string;
   description: string | null;
   created_at: CreatedAt;
+  /** The communication plan of the group's SIMs that have none of their own. */
+  comm_plan_id: Generated<string | null>;
 }
 
 export interface UserTable {
@@ -87,6 +89,13 @@ export interface SimTable {
   state_changed_at: Timestamp;
   created_at: CreatedAt;
   updated_at: Timestamp;
+  /** Communication plan assigned to the SIM itself (wins over its group's). */
+  comm_plan_id: Generated<string | null>;
+  /** IMEI lock set on the SIM itself (off, first, tac); null: the communication plan's. */
+  imei_lock: Generated<string | null>;
+  imei_lock_max_devices: Generated<number | null>;
+  /** Country (ISO 3166-1 alpha-2) the SIM was bound to by its first session after the test period. */
+  bound_country: Generated<string | null>;
 }
 
 export interface SimProfileTable {
@@ -366,6 +375,25 @@ export interface WebhookEndpointTable {
   consecutive_failures: Generated<number>;
   /** Time of the first failure of the current run of failures; null after a success. */
   failing_since: Timestamp | null;
+/** A communication plan: services, APNs, whitelists, IMEI lock, region restriction, data limits. */
+export interface CommPlanTable {
+  id: string;
+  account_id: string;
+  name: string;
+  data_enabled: boolean;
+  voice_enabled: boolean;
+  sms_enabled: boolean;
+  apns: string[];
+  destinations: string[];
+  sms_whitelist: string[];
+  imei_lock: string;
+  imei_lock_max_devices: number;
+  region_mode: string;
+  region_countries: string[];
+  region_zones: string[];
+  region_operators: string[];
+  daily_data_limit_bytes: number | null;
+  abnormal_daily_bytes: number;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -397,6 +425,40 @@ export interface WebhookAttemptTable {
   status_code: number | null;
   error: string | null;
   ok: boolean;
+/** A device (IMEI) a SIM was accepted in under its IMEI lock. */
+export interface SimDeviceTable {
+  iccid: string;
+  imei: string;
+  account_id: string;
+  first_seen_at: Timestamp;
+}
+
+export interface ImeiBlacklistTable {
+  imei: string;
+  reason: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
+/** A country (ISO alpha-2) or network (MCC-MNC) where no SIM may be used. */
+export interface HighRiskAreaTable {
+  code: string;
+  kind: string;
+  reason: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
+export interface PolicyViolationTable {
+  id: Generated<number>;
+  account_id: string;
+  iccid: string;
+  kind: string;
+  message: string;
+  data: Json<Record<string, unknown>>;
+  /** One violation per key: SIM, kind and local day (and the device or network where it matters). */
+  dedupe_key: string;
+  occurred_at: Timestamp;
 }
 
 export interface EmailMessageTable {
@@ -497,6 +559,11 @@ export interface Database {
   sms_messages: SmsMessageTable;
   sms_segments: SmsSegmentTable;
   sms_mo_parts: SmsMoPartTable;
+  comm_plans: CommPlanTable;
+  sim_devices: SimDeviceTable;
+  imei_blacklist: ImeiBlacklistTable;
+  high_risk_areas: HighRiskAreaTable;
+  policy_violations: PolicyViolationTable;
 }
 
 export type Db = Kysely<Database>;
