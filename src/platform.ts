@@ -22,6 +22,7 @@ import { JobService } from './modules/jobs/job.service.ts';
 import { HttpProvisioningAdapter } from './modules/provisioning/http.adapter.ts';
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
 import { SimulatedProvisioningAdapter } from './modules/provisioning/simulated.adapter.ts';
+import { PolicyService } from './modules/policies/policy.service.ts';
 import { CatalogService } from './modules/rating/catalog.service.ts';
 import { TopUpService } from './modules/rating/top-up.service.ts';
 import { SessionService } from './modules/sessions/session.service.ts';
@@ -109,7 +110,8 @@ export async function createPlatform(
   const events = new EventService(db, accounts);
   const alerts = new AlertService(db, clock, accounts);
   const webhooks = new WebhookService(db, clock, accounts);
-  const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts, topUps });
+  const policies = new PolicyService(db, clock, accounts, sims, groups, lifecycle);
+  const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts, topUps, policies });
   const { usage, cdr } = network;
   // NOTE: the engine rates with its own copy of the catalogue; each committed zone or plan change reloads it, one
   // reload after the other so that an older read never replaces a newer one.
@@ -118,6 +120,8 @@ export async function createPlatform(
     catalogReload = catalogReload.then(() => usage.rating.reloadCatalog()).catch((err: unknown) => log.error({ err }, 'could not reload the rating catalogue'));
   };
   catalog.onCatalogChanged(reloadCatalog);
+  // NOTE: region rules name zones: a catalogue change compiles the communication plans again.
+  catalog.onCatalogChanged(() => network.reloadPolicyPlans());
   const bills = new BillService(db, clock, accounts, findPdfFont(config.billing.pdfFont));
   const trafficRules = new TrafficRuleService(db, clock, accounts);
   // Split-billing rules are part of what the engine rates with: a change reloads it like a catalogue change.
@@ -155,6 +159,7 @@ export async function createPlatform(
     alerts,
     webhooks,
     notifications,
+    policies,
   };
 
   const runner = new JobRunner(

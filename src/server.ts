@@ -38,7 +38,7 @@ export async function startServer(config: Config, options: { clock?: Clock; prin
   const registry = createRegistry();
   registerUsageMetrics(registry, services.usage);
   const app = await buildApp(services, { logger: log, isReady: () => ready, registry });
-  const radius = config.radius.enabled ? new RadiusServer(platform.network.gatewayCache, services.usage, log, registry, config.radius) : undefined;
+  const radius = config.radius.enabled ? new RadiusServer(platform.network.gatewayCache, services.usage, log, registry, config.radius, platform.network.policies) : undefined;
   await platform.startWorkers();
   const radiusPorts = await radius?.start();
   await app.listen({ port: config.http.port, host: config.http.host });

@@ -9,6 +9,7 @@ import type { GroupService } from './modules/groups/group.service.ts';
 import type { JobService } from './modules/jobs/job.service.ts';
 import type { NotificationService } from './modules/notifications/notification.service.ts';
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
+import type { PolicyService } from './modules/policies/policy.service.ts';
 import type { CatalogService } from './modules/rating/catalog.service.ts';
 import type { TopUpService } from './modules/rating/top-up.service.ts';
 import type { SessionService } from './modules/sessions/session.service.ts';
@@ -52,4 +53,5 @@ export interface Services {
   webhooks: WebhookService;
   /** E-mail and SMS: other modules queue messages through `email` and `sms`. */
   notifications: NotificationService;
+  policies: PolicyService;
 }

@@ -10,7 +10,7 @@ export function registerUsageCommands(program: Command): void {
     .option('--no-wait', 'print the job id and return at once instead of waiting')
     .addHelpText(
       'after',
-      '\nColumns: record_id, iccid or imsi, start_time, end_time (ISO 8601 with a zone), bytes_up, bytes_down, mcc_mnc, apn.\n' +
+      '\nColumns: record_id, iccid or imsi, start_time, end_time (ISO 8601 with a zone), bytes_up, bytes_down, mcc_mnc, apn, destination.\n' +
         'A record_id imported before is skipped, so importing a file again adds nothing.\n' +
         'Exit code: 0 every row recorded or skipped as a duplicate, 3 some rows failed (they are listed), 1 error.',
     )

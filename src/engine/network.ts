@@ -14,7 +14,13 @@ import { localMonth } from '../shared/time-zone.ts';
 import type { GatewayService } from '../modules/gateways/gateway.service.ts';
 import { DynamicAuthorizationClient } from '../radius/disconnect-client.ts';
 import { RadiusDisconnectSender } from '../radius/mapping.ts';
+import type { PolicyService } from '../modules/policies/policy.service.ts';
+import { addDevice, bindCountry, bindImei } from '../modules/policies/policy.repository.ts';
+import { recordViolations } from '../modules/policies/violations.ts';
+import { insertChangeRecords } from '../modules/changes/change-record.repository.ts';
+import { localDate } from '../shared/time-zone.ts';
 import { BARRED_STATES, Enforcement } from './enforcement.ts';
+import { PolicyBook, type PolicyViolation } from './policy-book.ts';
 import { GatewayCache } from './gateway-directory.ts';
 import { type HotSim, SimIndex } from './sim-index.ts';
 import { UsageEngine } from './usage-engine.ts';
@@ -39,6 +45,7 @@ export async function createNetworkSide(d: {
   sims: SimService;
   accounts: AccountService;
   topUps: TopUpService;
+  policies: PolicyService;
 }) {
   const index = new SimIndex(d.db);
   const inFlight = new Set<string>();
@@ -59,6 +66,40 @@ export async function createNetworkSide(d: {
       .catch((err: unknown) => d.log.error({ err, iccid: sim.iccid }, 'usage-driven transition failed'))
       .finally(() => inFlight.delete(sim.iccid));
   };
+  const policyBook = new PolicyBook(d.db, {
+    bindImei(sim, imei, first) {
+      const now = d.clock.now();
+      const device = { iccid: sim.iccid, accountId: sim.accountId, imei };
+      const write = first
+        ? bindImei(d.db, device, now).then((bound) =>
+            bound
+              ? insertChangeRecords(d.db, [networkRecord(sim, 'imei', null, imei, 'IMEI lock: bound to the first device seen', now)]).then(() => undefined)
+              : undefined,
+          )
+        : addDevice(d.db, device, now);
+      write.catch((err: unknown) => d.log.error({ err, iccid: sim.iccid, imei }, 'could not store an IMEI binding'));
+    },
+    bindCountry(sim, country) {
+      const now = d.clock.now();
+      bindCountry(d.db, sim.iccid, country, now)
+        .then(() => insertChangeRecords(d.db, [networkRecord(sim, 'bound_country', null, country, 'region restriction: bound to the country of first activation', now)]))
+        .catch((err: unknown) => d.log.error({ err, iccid: sim.iccid, country }, 'could not store a region binding'));
+    },
+    violation: (sim, v) => onViolation(sim, v),
+  });
+  const onViolation = (sim: HotSim, v: PolicyViolation): void => {
+    const now = d.clock.now();
+    const day = localDate(now, sim.timezone);
+    recordViolations(d.db, [{ accountId: sim.accountId, iccid: sim.iccid, kind: v.kind, message: v.message, data: v.data, dedupeKey: `${sim.iccid}|${v.kind}|${v.detail}|${day}`, occurredAt: now }]).catch(
+      (err: unknown) => d.log.error({ err, iccid: sim.iccid, kind: v.kind }, 'could not record a policy violation'),
+    );
+    if (v.action === 'alert') return;
+    if (v.action === 'suspend' && (sim.state === 'active' || sim.state === 'test' || sim.state === 'silent')) {
+      // NOTE: the suspension disconnects the SIM's sessions through the lifecycle's state-change listener below.
+      return transition(sim, { state: 'suspended', suspendReason: 'imei_mismatch', reason: v.message }, 'system:policy');
+    }
+    void enforcement.disconnectSim({ iccid: sim.iccid, accountId: sim.accountId }, { source: 'network', actor: 'system:policy', reason: v.message });
+  };
   const usage = new UsageEngine(
     d.db,
     d.clock,
@@ -74,6 +115,15 @@ export async function createNetworkSide(d: {
     {
       onTransitionNeeded: (sim, to, reason) => transition(sim, { state: to, reason }, 'system:usage'),
       onDataAgain: (sim, detail) => transition(sim, { state: 'active', reason: detail }, 'system:rating'),
+      onUsage(sim, session, external) {
+        const input = session ?? { imei: null, mccMnc: external?.mccMnc ?? null, apn: external?.apn ?? null };
+        const destination = external?.destination ?? null;
+        if (policyBook.isReady(sim)) return policyBook.afterUsage(sim, input, destination);
+        policyBook
+          .prepare(sim)
+          .then(() => policyBook.afterUsage(sim, input, destination))
+          .catch((err: unknown) => d.log.error({ err, iccid: sim.iccid }, 'could not read the policy state of a SIM'));
+      },
       onEnforcement(sim, kind, detail) {
         if (kind !== 'out_of_coverage') return transition(sim, { state: 'suspended', suspendReason: 'quota', reason: detail }, 'system:rating');
         // NOTE: every packet from a network the plan blocks asks again; one disconnect per SIM and half minute.
@@ -95,6 +145,7 @@ export async function createNetworkSide(d: {
   );
   d.lifecycle.onStateChanged((e) => {
     void refresh(e.iccid);
+    policyBook.forgetActed(e.iccid);
     // NOTE: a SIM that may no longer be online is cut off at once, beside the request that changed it.
     if (BARRED_STATES.includes(e.to)) {
       void enforcement.disconnectSim({ iccid: e.iccid, accountId: e.accountId }, { source: e.source, actor: 'system:enforcement', reason: `SIM ${e.to}${e.reason ? `: ${e.reason}` : ''}` });
@@ -105,6 +156,20 @@ export async function createNetworkSide(d: {
   d.sims.onSimsChanged((iccids) => {
     usage.rating.simsChanged();
     iccids.forEach((iccid) => void refresh(iccid));
+    reloadPolicies(() => policyBook.refresh(iccids));
+  });
+  // NOTE: policy reloads run one after the other, so an older read never replaces a newer one.
+  let policyReload = Promise.resolve();
+  const reloadPolicies = (load: () => Promise<void>): void => {
+    policyReload = policyReload.then(load).catch((err: unknown) => d.log.error({ err }, 'could not reload policies'));
+  };
+  d.policies.onChanged((c) => {
+    if (c.kind === 'plans' || c.kind === 'groups') reloadPolicies(() => policyBook.reloadPlans());
+    else if (c.kind === 'lists') reloadPolicies(() => policyBook.reloadLists());
+    else {
+      c.iccids.forEach((iccid) => policyBook.forgetActed(iccid));
+      reloadPolicies(() => policyBook.refresh(c.iccids));
+    }
   });
   d.topUps.onTopUp((t) => {
     usage.addTopUp(t).catch((err: unknown) => d.log.error({ err, topUp: t.id }, 'could not add a top-up to the balance in memory'));
@@ -113,6 +178,7 @@ export async function createNetworkSide(d: {
     gatewayCache.reload().catch((err: unknown) => d.log.error({ err }, 'could not reload gateways'));
   });
   const loaded = { ...(await usage.start()), gateways: await gatewayCache.reload() };
+  Object.assign(loaded, { policies: await policyBook.load(index.all()) });
   d.log.info(loaded, 'usage engine loaded');
   const cdr = new CdrService(d.db, d.jobs, usage);
   /**
@@ -155,6 +221,9 @@ export async function createNetworkSide(d: {
     cdr,
     gatewayCache,
     enforcement,
+    policies: policyBook,
+    /** Reads plans again after a change to the zone catalogue (region rules name zones). */
+    reloadPolicyPlans: () => reloadPolicies(() => policyBook.reloadPlans()),
     resumeForNewCycle,
     async close() {
       await usage.drain();
@@ -164,3 +233,8 @@ export async function createNetworkSide(d: {
 }
 
 export type NetworkSide = Awaited<ReturnType<typeof createNetworkSide>>;
+
+/** A completed change record made by the network side's policies. */
+function networkRecord(sim: HotSim, field: string, oldValue: string | null, newValue: string | null, reason: string, at: Date) {
+  return { accountId: sim.accountId, iccid: sim.iccid, field, oldValue, newValue, source: 'network' as const, actor: 'system:policy', reason, status: 'completed' as const, jobId: null, createdAt: at, completedAt: at };
+}

@@ -29,6 +29,8 @@ export interface ExternalUsage {
   bytesOut: number;
   mccMnc: string | null;
   apn: string | null;
+  /** Where the usage went (IP address or host name), when the source reports it (directed access). */
+  destination?: string | null;
 }
 
 /** What one packet (or one chunk of CDR records) changes, written by the next group commit. */
@@ -76,6 +78,8 @@ export interface UsageEngineHooks {
   /** A SIM suspended for quota has data again (a top-up): it may become active. */
   onDataAgain?(sim: HotSim, detail: string): void;
   onBatch?(size: number, ms: number): void;
+  /** Usage is durable: a session's packet (with the session) or an external record; for policy checks. */
+  onUsage?(sim: HotSim, session: SessionRow | null, usage: ExternalUsage | null): void;
 }
 
 const STOPPED_KEPT_MS = 3_600_000;
@@ -269,6 +273,7 @@ export class UsageEngine {
     });
     this.checkTransitions(sim, input.status === 'start' || bytes > 0);
     if (rated) this.enforce(sim, rated);
+    if (status !== 'stop') this.hooks.onUsage?.(sim, current, null);
     return 'recorded';
   }
 
@@ -293,7 +298,7 @@ export class UsageEngine {
         const undos: (() => void)[] = [];
         const balances = new Set<string>();
         const pools = new Set<string>();
-        const usage = part.map(({ sim, ...r }): UsageRow => {
+        const usage = part.map(({ sim, destination: _destination, ...r }): UsageRow => {
           const undoSim = this.addUsage(sim, r.bytesIn + r.bytesOut, now, r.endAt);
           const rated = this.rating.rate(sim, r.bytesIn + r.bytesOut, 0, r.mccMnc, r.endAt);
           undos.push(rated ? () => (this.rating.undo(sim, rated), undoSim()) : undoSim);
@@ -310,6 +315,7 @@ export class UsageEngine {
     );
     for (const sim of new Set(records.map((r) => r.sim))) this.checkTransitions(sim, true);
     for (const [sim, rated] of enforcements) this.enforce(sim, rated);
+    if (this.hooks.onUsage) for (const r of records) this.hooks.onUsage(r.sim, null, r);
   }
 
   /**

@@ -13,6 +13,7 @@ import { gatewayRoutes } from '../modules/gateways/gateway.routes.ts';
 import { groupRoutes } from '../modules/groups/group.routes.ts';
 import { jobRoutes } from '../modules/jobs/job.routes.ts';
 import { notificationRoutes } from '../modules/notifications/notification.routes.ts';
+import { policyRoutes } from '../modules/policies/policy.routes.ts';
 import { provisioningRoutes } from '../modules/provisioning/provisioning.routes.ts';
 import { catalogRoutes } from '../modules/rating/catalog.routes.ts';
 import { topUpRoutes } from '../modules/rating/top-up.routes.ts';
@@ -121,6 +122,7 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
       await api.register(alertRoutes(s));
       await api.register(webhookRoutes(s));
       await api.register(notificationRoutes(s));
+      await api.register(policyRoutes(s));
     },
     { prefix: '/api/v1' },
   );

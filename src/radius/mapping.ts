@@ -15,6 +15,14 @@ function cellOf(location: UserLocation | null): Record<string, unknown> | null {
   return rest;
 }
 
+/**
+ * The IMEI of a 3GPP-IMEISV (14 to 16 digits): its first 14 digits (TAC + serial number) and the Luhn check digit
+ * computed over them; the software version is dropped, so the same device always gives the same IMEI.
+ */
+export function imeiOf(imeisv: string | null): string | null {
+  return imeisv && /^\d{14,16}$/.test(imeisv) ? `${imeisv.slice(0, 14)}${luhnCheckDigit(imeisv.slice(0, 14))}` : null;
+}
+
 /** An Accounting-Request as the usage engine reads it. Packets without a known Acct-Status-Type count as interim. */
 export function toAccountingInput(packet: RadiusPacket): AccountingInput {
   const f = readAccounting(packet);
@@ -35,18 +43,19 @@ export function toAccountingInput(packet: RadiusPacket): AccountingInput {
     rat: f.rat,
     mccMnc: f.sgsnMccMnc ?? (f.location?.mcc && f.location.mnc ? `${f.location.mcc}${f.location.mnc}` : null),
     cell: cellOf(f.location),
-    imei: f.imeisv && /^\d{14,16}$/.test(f.imeisv) ? `${f.imeisv.slice(0, 14)}${luhnCheckDigit(f.imeisv.slice(0, 14))}` : null,
+    imei: imeiOf(f.imeisv),
     nasIp: f.nasIp,
     chargingId: f.chargingId === null ? null : String(f.chargingId),
     terminateCause: f.terminateCause,
   };
 }
 
-/** Who an Access-Request is for. */
-export function toAccessQuery(packet: RadiusPacket): { imsi: string | null; msisdn: string | null } {
+/** Who an Access-Request is for, and what policies read of it: the device, the serving network and the APN. */
+export function toAccessQuery(packet: RadiusPacket): { imsi: string | null; msisdn: string | null; imei: string | null; mccMnc: string | null; apn: string | null } {
   const f = readAccessRequest(packet);
   const imsi = f.imsi ?? (f.userName && /^\d{15}$/.test(f.userName) ? f.userName : null);
-  return { imsi, msisdn: f.msisdn };
+  const mccMnc = f.sgsnMccMnc ?? (f.location?.mcc && f.location.mnc ? `${f.location.mcc}${f.location.mnc}` : null);
+  return { imsi, msisdn: f.msisdn, imei: imeiOf(f.imeisv), mccMnc, apn: f.apn };
 }
 
 /** The attributes that identify a session in a Disconnect-Request (RFC 5176 section 3). */

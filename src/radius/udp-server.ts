@@ -2,11 +2,13 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { GatewayCache } from '../engine/gateway-directory.ts';
+import type { PolicyBook } from '../engine/policy-book.ts';
+import type { CompiledPolicy } from '../modules/policies/policy.ts';
 import { Backpressure } from '../engine/group-commit.ts';
 import type { UsageEngine } from '../engine/usage-engine.ts';
 import type { Gateway } from '../modules/gateways/gateway.ts';
 import { accessDecision } from '../modules/usage/access.ts';
-import { Attr, Code } from './attributes.ts';
+import { Attr, attr, Code, type OutgoingAttribute } from './attributes.ts';
 import { type DecodedPacket, decodePacket, encodeReply, RadiusDecodeError, verifyMessageAuthenticator, verifyRequestAuthenticator } from './codec.ts';
 import { toAccountingInput, toAccessQuery } from './mapping.ts';
 
@@ -47,12 +49,16 @@ export class RadiusServer {
     accountingResponse: { inc(): void };
   };
 
+  /** Access-Accept attributes of each policy (directed access), built once per compiled plan. */
+  private readonly acceptAttributes = new WeakMap<CompiledPolicy, OutgoingAttribute[]>();
+
   constructor(
     private readonly gateways: GatewayCache,
     private readonly usage: UsageEngine,
     private readonly log: Logger,
     registry: Registry,
     private readonly options: RadiusServerOptions,
+    private readonly policies?: PolicyBook,
   ) {
     const registers = [registry];
     this.received = new Counter({ name: 'meridian_radius_packets_received_total', help: 'RADIUS packets received', labelNames: ['port'], registers });
@@ -185,10 +191,18 @@ export class RadiusServer {
     this.inFlight++;
     this.usage.sims
       .resolve(query.imsi, query.msisdn)
-      .then((sim) => {
+      .then(async (sim) => {
         const decision = accessDecision(sim);
-        const code = decision.accept ? Code.AccessAccept : Code.AccessReject;
-        const attributes = decision.accept ? [] : [{ type: Attr.ReplyMessage, value: Buffer.from(decision.reason) }];
+        let attributes: OutgoingAttribute[] = [];
+        let reason = decision.accept ? null : decision.reason;
+        if (sim && decision.accept && this.policies) {
+          if (!this.policies.isReady(sim)) await this.policies.prepare(sim);
+          const verdict = this.policies.access(sim, query);
+          if (verdict.accept) attributes = this.acceptAttributesOf(verdict.policy);
+          else reason = verdict.reason;
+        }
+        const code = reason === null ? Code.AccessAccept : Code.AccessReject;
+        if (reason !== null) attributes = [{ type: Attr.ReplyMessage, value: Buffer.from(reason) }];
         this.reply(socket, rinfo, key, encodeReply(packet, code, attributes, gateway.secret), code);
         this.perPacket.latency.auth.observe((performance.now() - started) / 1000);
       })
@@ -198,6 +212,20 @@ export class RadiusServer {
         this.drop('commit_failed');
       })
       .finally(() => this.settle());
+  }
+
+  /**
+   * Directed access (定向) in Access-Accept: the whitelist as NAS-Filter-Rule attributes (RFC 4849; rules separated
+   * by NUL across the attributes) and the plan's named filter as Filter-Id (RFC 2865).
+   */
+  private acceptAttributesOf(policy: CompiledPolicy): OutgoingAttribute[] {
+    let out = this.acceptAttributes.get(policy);
+    if (!out) {
+      out = policy.filterRules.map((rule, i) => attr(Attr.NasFilterRule, i < policy.filterRules.length - 1 ? `${rule}\0` : rule));
+      if (policy.filterId) out.push(attr(Attr.FilterId, policy.filterId));
+      this.acceptAttributes.set(policy, out);
+    }
+    return out;
   }
 
   private reply(socket: Socket, rinfo: RemoteInfo, key: string, reply: Buffer, code: number): void {

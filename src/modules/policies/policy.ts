@@ -71,7 +71,7 @@ export interface CommPlan {
 export type CommPlanInput = Omit<CommPlan, 'id' | 'accountId' | 'createdAt' | 'updatedAt'>;
 
 /** The plan a SIM without one (and without a group plan) is under: data only, nothing else restricted. */
-export const DEFAULT_COMM_PLAN: CommPlanInput = Object.freeze({
+export const DEFAULT_COMM_PLAN: CommPlanInput = Object.freeze<CommPlanInput>({
   name: 'default',
   services: { data: true, voice: false, sms: false },
   apns: [],

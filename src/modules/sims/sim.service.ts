@@ -198,7 +198,7 @@ export class SimService {
         now,
       );
     });
-    this.notify(changed.filter((o) => o.changes.some((c) => c.field === 'account' || c.field === 'plan')).map((o) => o.iccid));
+    this.notify(changed.filter((o) => o.changes.some((c) => c.field === 'account' || c.field === 'plan' || c.field === 'group' || c.field === 'imei')).map((o) => o.iccid));
     return outcomes;
   }
 

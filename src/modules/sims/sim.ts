@@ -4,7 +4,7 @@ import { isLuhnValid } from '../../shared/luhn.ts';
 export const SIM_STATES = ['inventory', 'test', 'silent', 'active', 'suspended', 'deactivated', 'retired'] as const;
 export type SimState = (typeof SIM_STATES)[number];
 
-export const SUSPEND_REASONS = ['user', 'rule', 'quota', 'policy', 'expiry'] as const;
+export const SUSPEND_REASONS = ['user', 'rule', 'quota', 'policy', 'expiry', 'imei_mismatch'] as const;
 export type SuspendReason = (typeof SUSPEND_REASONS)[number];
 
 /** Orders of the SIM list. */

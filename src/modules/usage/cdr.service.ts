@@ -95,7 +95,7 @@ export class CdrService {
         results.push({ seq: r.line, subject: r.recordId, ok: false, code: 'unknown_sim', message: `no SIM ${r.iccid ?? r.imsi} visible to this account` });
         continue;
       }
-      usage.push({ sim, source: 'cdr', recordKey: r.recordId, startAt: r.startAt, endAt: r.endAt, bytesIn: r.bytesUp, bytesOut: r.bytesDown, mccMnc: r.mccMnc, apn: r.apn });
+      usage.push({ sim, source: 'cdr', recordKey: r.recordId, startAt: r.startAt, endAt: r.endAt, bytesIn: r.bytesUp, bytesOut: r.bytesDown, mccMnc: r.mccMnc, apn: r.apn, destination: r.destination });
       summary.bytes += r.bytesUp + r.bytesDown;
     }
     summary.rows += rows.length;

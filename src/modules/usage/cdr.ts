@@ -1,6 +1,6 @@
 /** CDR (usage record) CSV files from carriers: columns and per-row validation. Pure. */
 
-export const CDR_COLUMNS = ['record_id', 'iccid', 'imsi', 'start_time', 'end_time', 'bytes_up', 'bytes_down', 'mcc_mnc', 'apn'] as const;
+export const CDR_COLUMNS = ['record_id', 'iccid', 'imsi', 'start_time', 'end_time', 'bytes_up', 'bytes_down', 'mcc_mnc', 'apn', 'destination'] as const;
 export const CDR_REQUIRED = ['record_id', 'start_time', 'end_time', 'bytes_up', 'bytes_down'] as const;
 
 export interface CdrRecord {
@@ -16,6 +16,8 @@ export interface CdrRecord {
   bytesDown: number;
   mccMnc: string | null;
   apn: string | null;
+  /** Where the usage went (IP address or host name), when the carrier reports it: checked against directed access. */
+  destination: string | null;
 }
 
 export type CdrCheck = { ok: true; record: CdrRecord } | { ok: false; code: string; message: string; recordId: string | null };
@@ -68,5 +70,5 @@ export function checkCdrRow(raw: Record<string, string | undefined>, line: numbe
   if (bytesUp === null || bytesDown === null) return fail('invalid_bytes', 'bytes_up and bytes_down must be whole numbers of bytes');
   const mccMnc = cell(raw.mcc_mnc);
   if (mccMnc && !/^\d{5,6}$/.test(mccMnc)) return fail('invalid_mcc_mnc', `MCC-MNC ${mccMnc} must be 5 or 6 digits`);
-  return { ok: true, record: { line, recordId, iccid, imsi, startAt, endAt, bytesUp, bytesDown, mccMnc, apn: cell(raw.apn) } };
+  return { ok: true, record: { line, recordId, iccid, imsi, startAt, endAt, bytesUp, bytesDown, mccMnc, apn: cell(raw.apn), destination: cell(raw.destination) } };
 }
