@@ -86,7 +86,7 @@ export async function createNetworkSide(d: {
         .catch((err: unknown) => d.log.error({ err, iccid: sim.iccid, country }, 'could not store a region binding'));
     },
     violation: (sim, v) => onViolation(sim, v),
-  });
+  }, () => d.clock.now());
   const onViolation = (sim: HotSim, v: PolicyViolation): void => {
     const now = d.clock.now();
     const day = localDate(now, sim.timezone);

@@ -19,6 +19,7 @@ import {
 import * as repo from '../modules/policies/policy.repository.ts';
 import type { SimPolicyRow } from '../modules/policies/policy.repository.ts';
 import { loadRatingCatalog } from '../modules/rating/catalog.repository.ts';
+import { localDate } from '../shared/time-zone.ts';
 import type { HotSim } from './sim-index.ts';
 
 /** A SIM's policy state in memory: its own settings, its bindings and the policy in force (resolved once). */
@@ -80,6 +81,7 @@ export class PolicyBook {
   constructor(
     private readonly db: Db,
     private readonly actions: PolicyActions,
+    private readonly now: () => Date,
   ) {}
 
   /** Loads plans, group plans, SIM states and the operator lists; `sims` are the SIMs in memory now. */
@@ -135,7 +137,7 @@ export class PolicyBook {
   access(sim: HotSim, input: PolicyInput): PolicyAccess {
     const state = this.states.get(sim.iccid);
     const policy = state?.policy ?? DEFAULT;
-    const v = this.check(sim, state, policy, input, sim.usageDay === null ? 0 : sim.usageDayBytes);
+    const v = this.check(sim, state, policy, input, policy.dailyDataLimitBytes === null ? 0 : this.usedToday(sim));
     if (v) {
       this.act(sim, v);
       return { accept: false, reason: v.message };
@@ -170,6 +172,11 @@ export class PolicyBook {
         action: 'alert',
       });
     }
+  }
+
+  /** The SIM's usage of its current local day (its figure may still be of an earlier day when it has not been used since). */
+  private usedToday(sim: HotSim): number {
+    return sim.usageDay === localDate(this.now(), sim.timezone) ? sim.usageDayBytes : 0;
   }
 
   private check(sim: HotSim, state: SimPolicyState | undefined, policy: CompiledPolicy, input: PolicyInput, usageDayBytes: number): PolicyViolation | undefined {

@@ -68,9 +68,9 @@ export class TestGateway {
     return this.send(encodeRequest(Code.AccountingRequest, id, attrs, secret), port, timeoutMs);
   }
 
-  access(port: number, imsi: string) {
+  access(port: number, imsi: string, extra: OutgoingAttribute[] = []) {
     const id = this.nextId++ & 0xff;
-    return this.send(encodeAccessRequest(id, [attr(Attr.UserName, imsi), attr3gpp(Attr3gpp.Imsi, imsi)], this.secret, { password: 'x' }), port);
+    return this.send(encodeAccessRequest(id, [attr(Attr.UserName, imsi), attr3gpp(Attr3gpp.Imsi, imsi), ...extra], this.secret, { password: 'x' }), port);
   }
 
   rawSend(buf: Buffer, port: number): void {
