@@ -111,7 +111,7 @@ export async function createPlatform(
   const alerts = new AlertService(db, clock, accounts);
   const webhooks = new WebhookService(db, clock, accounts);
   const policies = new PolicyService(db, clock, accounts, sims, groups, lifecycle);
-  const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts, topUps, policies });
+  const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts, topUps, policies, alerts });
   const { usage, cdr } = network;
   // NOTE: the engine rates with its own copy of the catalogue; each committed zone or plan change reloads it, one
   // reload after the other so that an older read never replaces a newer one.

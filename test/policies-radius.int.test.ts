@@ -109,6 +109,11 @@ describe.each(testDialects())('communication plans and policies through RADIUS o
     await waitFor(async () => disconnectsOf('imei-1').length > 0);
     const [v] = await violations(1, 'imei_mismatch');
     expect(v).toMatchObject({ kind: 'imei_mismatch', data: { imei: imeiOf(other), boundImei: imeiOf(first) } });
+    const alerts = (await api('GET', `/alerts?type=imei_mismatch&subjectKind=sim&subjectId=${iccidFor(1)}`)).body.items;
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ type: 'imei_mismatch', severity: 'critical', state: 'unhandled', message: v!.message });
+    const events = (await api('GET', `/events?type=sim.updated&subjectKind=sim&subjectId=${iccidFor(1)}`)).body.items;
+    expect(events.some((e) => JSON.stringify(e).includes('IMEI lock: bound to the first device seen'))).toBe(true);
     expect(replyMessage(await gw.access(auth, imsiFor(1), device(first)))).toBe('SIM suspended (imei_mismatch)');
 
     const reset = await api('POST', `/sims/${iccidFor(1)}/imei-reset`, { reason: 'device replaced' });
@@ -179,6 +184,7 @@ describe.each(testDialects())('communication plans and policies through RADIUS o
     await gw.accounting(acct, 'InterimUpdate', { sessionId: 'region-4', imsi: imsiFor(4), bytesIn: 10, extra: device('35693803000004', '45400') });
     await waitFor(async () => disconnectsOf('region-4').length > 0);
     await waitFor(async () => (await violations(4, 'out_of_region')).length === 1);
+    expect((await api('GET', `/alerts?type=out_of_region&subjectId=${iccidFor(4)}`)).body.items).toHaveLength(1);
     expect((await api('GET', `/sims/${iccidFor(4)}`)).body.state).toBe('active');
 
     expect((await api('POST', '/high-risk-areas', { code: 'KP', reason: 'fraud' })).status).toBe(204);

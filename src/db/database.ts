@@ -375,25 +375,6 @@ export interface WebhookEndpointTable {
   consecutive_failures: Generated<number>;
   /** Time of the first failure of the current run of failures; null after a success. */
   failing_since: Timestamp | null;
-/** A communication plan: services, APNs, whitelists, IMEI lock, region restriction, data limits. */
-export interface CommPlanTable {
-  id: string;
-  account_id: string;
-  name: string;
-  data_enabled: boolean;
-  voice_enabled: boolean;
-  sms_enabled: boolean;
-  apns: string[];
-  destinations: string[];
-  sms_whitelist: string[];
-  imei_lock: string;
-  imei_lock_max_devices: number;
-  region_mode: string;
-  region_countries: string[];
-  region_zones: string[];
-  region_operators: string[];
-  daily_data_limit_bytes: number | null;
-  abnormal_daily_bytes: number;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -425,6 +406,31 @@ export interface WebhookAttemptTable {
   status_code: number | null;
   error: string | null;
   ok: boolean;
+}
+
+/** A communication plan: services, APNs, whitelists, IMEI lock, region restriction, data limits. */
+export interface CommPlanTable {
+  id: string;
+  account_id: string;
+  name: string;
+  data_enabled: boolean;
+  voice_enabled: boolean;
+  sms_enabled: boolean;
+  apns: string[];
+  destinations: string[];
+  sms_whitelist: string[];
+  imei_lock: string;
+  imei_lock_max_devices: number;
+  region_mode: string;
+  region_countries: string[];
+  region_zones: string[];
+  region_operators: string[];
+  daily_data_limit_bytes: number | null;
+  abnormal_daily_bytes: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 /** A device (IMEI) a SIM was accepted in under its IMEI lock. */
 export interface SimDeviceTable {
   iccid: string;

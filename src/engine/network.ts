@@ -16,8 +16,8 @@ import { DynamicAuthorizationClient } from '../radius/disconnect-client.ts';
 import { RadiusDisconnectSender } from '../radius/mapping.ts';
 import type { PolicyService } from '../modules/policies/policy.service.ts';
 import { addDevice, bindCountry, bindImei } from '../modules/policies/policy.repository.ts';
-import { recordViolations } from '../modules/policies/violations.ts';
-import { insertChangeRecords } from '../modules/changes/change-record.repository.ts';
+import { recordSimChange, recordViolations } from '../modules/policies/violations.ts';
+import type { AlertService } from '../modules/alerts/alert.service.ts';
 import { localDate } from '../shared/time-zone.ts';
 import { BARRED_STATES, Enforcement } from './enforcement.ts';
 import { PolicyBook, type PolicyViolation } from './policy-book.ts';
@@ -46,6 +46,7 @@ export async function createNetworkSide(d: {
   accounts: AccountService;
   topUps: TopUpService;
   policies: PolicyService;
+  alerts: AlertService;
 }) {
   const index = new SimIndex(d.db);
   const inFlight = new Set<string>();
@@ -71,18 +72,20 @@ export async function createNetworkSide(d: {
       const now = d.clock.now();
       const device = { iccid: sim.iccid, accountId: sim.accountId, imei };
       const write = first
-        ? bindImei(d.db, device, now).then((bound) =>
-            bound
-              ? insertChangeRecords(d.db, [networkRecord(sim, 'imei', null, imei, 'IMEI lock: bound to the first device seen', now)]).then(() => undefined)
-              : undefined,
-          )
+        ? d.db.transaction().execute(async (trx) => {
+            if (await bindImei(trx, device, now)) await recordSimChange(trx, networkChange(sim, 'imei', null, imei, 'IMEI lock: bound to the first device seen'), now);
+          })
         : addDevice(d.db, device, now);
       write.catch((err: unknown) => d.log.error({ err, iccid: sim.iccid, imei }, 'could not store an IMEI binding'));
     },
     bindCountry(sim, country) {
       const now = d.clock.now();
-      bindCountry(d.db, sim.iccid, country, now)
-        .then(() => insertChangeRecords(d.db, [networkRecord(sim, 'bound_country', null, country, 'region restriction: bound to the country of first activation', now)]))
+      d.db
+        .transaction()
+        .execute(async (trx) => {
+          await bindCountry(trx, sim.iccid, country, now);
+          await recordSimChange(trx, networkChange(sim, 'bound_country', null, country, 'region restriction: bound to the country of first activation'), now);
+        })
         .catch((err: unknown) => d.log.error({ err, iccid: sim.iccid, country }, 'could not store a region binding'));
     },
     violation: (sim, v) => onViolation(sim, v),
@@ -90,7 +93,7 @@ export async function createNetworkSide(d: {
   const onViolation = (sim: HotSim, v: PolicyViolation): void => {
     const now = d.clock.now();
     const day = localDate(now, sim.timezone);
-    recordViolations(d.db, [{ accountId: sim.accountId, iccid: sim.iccid, kind: v.kind, message: v.message, data: v.data, dedupeKey: `${sim.iccid}|${v.kind}|${v.detail}|${day}`, occurredAt: now }]).catch(
+    recordViolations(d.db, d.alerts, [{ accountId: sim.accountId, iccid: sim.iccid, kind: v.kind, message: v.message, data: v.data, dedupeKey: `${sim.iccid}|${v.kind}|${v.detail}|${day}`, occurredAt: now }]).catch(
       (err: unknown) => d.log.error({ err, iccid: sim.iccid, kind: v.kind }, 'could not record a policy violation'),
     );
     if (v.action === 'alert') return;
@@ -234,7 +237,7 @@ export async function createNetworkSide(d: {
 
 export type NetworkSide = Awaited<ReturnType<typeof createNetworkSide>>;
 
-/** A completed change record made by the network side's policies. */
-function networkRecord(sim: HotSim, field: string, oldValue: string | null, newValue: string | null, reason: string, at: Date) {
-  return { accountId: sim.accountId, iccid: sim.iccid, field, oldValue, newValue, source: 'network' as const, actor: 'system:policy', reason, status: 'completed' as const, jobId: null, createdAt: at, completedAt: at };
+/** A change made by the network side's policies. */
+function networkChange(sim: HotSim, field: string, oldValue: string | null, newValue: string | null, reason: string) {
+  return { accountId: sim.accountId, iccid: sim.iccid, field, oldValue, newValue, source: 'network' as const, actor: 'system:policy', reason };
 }

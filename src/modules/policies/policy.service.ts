@@ -5,13 +5,13 @@ import { conflict, forbidden, invalid, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { isRootPath, type Principal } from '../accounts/account.ts';
 import { type AccountService, requirePermission } from '../accounts/account.service.ts';
-import { insertChangeRecords } from '../changes/change-record.repository.ts';
 import type { GroupService } from '../groups/group.service.ts';
 import type { LifecycleService } from '../sims/lifecycle.service.ts';
 import { originOf, type SimService } from '../sims/sim.service.ts';
 import { checkBlacklistImei, checkCommPlan, type CommPlan, type CommPlanInput, DEFAULT_COMM_PLAN, highRiskKindOf, type ImeiLock, type RegionRule } from './policy.ts';
 import * as repo from './policy.repository.ts';
 import type { ListedEntry, Violation } from './policy.repository.ts';
+import { recordSimChange } from './violations.ts';
 
 /** What changed, for the engine's copy of the policies. */
 export type PolicyChange = { kind: 'plans' } | { kind: 'groups' } | { kind: 'sims'; iccids: string[] } | { kind: 'lists' };
@@ -147,7 +147,7 @@ export class PolicyService {
       const now = this.clock.now();
       await this.db.transaction().execute(async (trx) => {
         await repo.setSimCommPlan(trx, iccid, planId, now);
-        await insertChangeRecords(trx, [this.record(principal, row.account_id, iccid, 'comm_plan', current.commPlanId, planId, null, now)]);
+        await recordSimChange(trx, this.change(principal, row.account_id, iccid, 'comm_plan', current.commPlanId, planId, null), now);
       });
       this.changed({ kind: 'sims', iccids: [iccid] });
     }
@@ -183,7 +183,7 @@ export class PolicyService {
       const now = this.clock.now();
       await this.db.transaction().execute(async (trx) => {
         await repo.setSimImeiLock(trx, iccid, lock, now);
-        await insertChangeRecords(trx, [this.record(principal, row.account_id, iccid, 'imei_lock', shown(current.imeiLock), shown(lock), null, now)]);
+        await recordSimChange(trx, this.change(principal, row.account_id, iccid, 'imei_lock', shown(current.imeiLock), shown(lock), null), now);
       });
       this.changed({ kind: 'sims', iccids: [iccid] });
     }
@@ -201,7 +201,7 @@ export class PolicyService {
     const why = reason ?? 'IMEI reset: the next device seen is bound';
     await this.db.transaction().execute(async (trx) => {
       await repo.resetImei(trx, iccid, now);
-      await insertChangeRecords(trx, [this.record(principal, row.account_id, iccid, 'imei', row.imei, null, why, now)]);
+      await recordSimChange(trx, this.change(principal, row.account_id, iccid, 'imei', row.imei, null, why), now);
     });
     this.changed({ kind: 'sims', iccids: [iccid] });
     if (row.state === 'suspended' && row.suspend_reason === 'imei_mismatch') {
@@ -279,8 +279,8 @@ export class PolicyService {
     return repo.listViolations(this.db, principal.accountPath, filter);
   }
 
-  private record(principal: Principal, accountId: string, iccid: string, field: string, oldValue: string | null, newValue: string | null, reason: string | null, at: Date) {
-    return { accountId, iccid, field, oldValue, newValue, source: principal.source, actor: principal.actor, reason, status: 'completed' as const, jobId: null, createdAt: at, completedAt: at };
+  private change(principal: Principal, accountId: string, iccid: string, field: string, oldValue: string | null, newValue: string | null, reason: string | null) {
+    return { accountId, iccid, field, oldValue, newValue, source: principal.source, actor: principal.actor, reason };
   }
 }
 
