@@ -11,6 +11,10 @@ import type { NotificationService } from './modules/notifications/notification.s
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
 import type { CatalogService } from './modules/rating/catalog.service.ts';
 import type { TopUpService } from './modules/rating/top-up.service.ts';
+import type { TopUpProductService } from './modules/rating/top-up-product.service.ts';
+import type { OrderService } from './modules/orders/order.service.ts';
+import type { InvoiceService } from './modules/orders/invoice.service.ts';
+import type { PrepaidTermService } from './modules/orders/prepaid-term.service.ts';
 import type { SessionService } from './modules/sessions/session.service.ts';
 import type { BulkService } from './modules/sims/bulk.service.ts';
 import type { LifecycleService } from './modules/sims/lifecycle.service.ts';
@@ -52,4 +56,8 @@ export interface Services {
   webhooks: WebhookService;
   /** E-mail and SMS: other modules queue messages through `email` and `sms`. */
   notifications: NotificationService;
+  topUpProducts: TopUpProductService;
+  terms: PrepaidTermService;
+  orders: OrderService;
+  invoices: InvoiceService;
 }

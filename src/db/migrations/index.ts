@@ -10,6 +10,7 @@ import * as bills from './0013-bills.ts';
 import * as splitBilling from './0014-split-billing.ts';
 import * as eventsWebhooksAlerts from './0008-events-webhooks-alerts.ts';
 import * as notifications from './0009-notifications.ts';
+import * as orders from './0010-orders.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -25,5 +26,6 @@ export const migrationProvider: MigrationProvider = {
     '0014-split-billing': splitBilling,
     '0008-events-webhooks-alerts': eventsWebhooksAlerts,
     '0009-notifications': notifications,
+    '0010-orders': orders,
   }),
 };
