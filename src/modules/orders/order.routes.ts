@@ -36,8 +36,11 @@ export const orderRoutes =
       },
     });
     app.delete('/cart', {
-      schema: { tags, summary: 'Empty the cart', response: { 200: z.object({ removed: z.number().int() }), ...problems(401, 403) } },
-      handler: async (req) => ({ removed: await s.orders.clearCart(principalOf(req)) }),
+      schema: { tags, summary: 'Empty the cart', response: { 204: z.null(), ...problems(401, 403) } },
+      handler: async (req, reply) => {
+        await s.orders.clearCart(principalOf(req));
+        return reply.code(204).send(null);
+      },
     });
     app.post('/cart/checkout', {
       schema: {
