@@ -118,7 +118,7 @@ export async function deleteCartItems(db: Executor, accountId: string, ids?: str
 
 // --- orders ------------------------------------------------------------------------------------------------------
 
-export async function insertOrder(db: Executor, o: Omit<Order, 'events' | 'payment'>, event: OrderEvent): Promise<void> {
+export async function insertOrder(db: Executor, o: Omit<Order, 'events' | 'payment'>): Promise<void> {
   await db
     .insertInto('orders')
     .values({
@@ -158,7 +158,6 @@ export async function insertOrder(db: Executor, o: Omit<Order, 'events' | 'payme
       })),
     )
     .execute();
-  await insertEvent(db, o.id, event);
 }
 
 export async function insertEvent(db: Executor, orderId: string, e: OrderEvent): Promise<void> {

@@ -28,7 +28,7 @@ import {
   topUpLine,
 } from './order.ts';
 import { timeZonesOf } from './prepaid-term.repository.ts';
-import type { PrepaidTermService } from './prepaid-term.service.ts';
+import type { PrepaidTermService, PublishEvents } from './prepaid-term.service.ts';
 
 export type { CartItem, Order, OrderLine } from './order.repository.ts';
 
@@ -67,7 +67,25 @@ export class OrderService {
     private readonly clock: Clock,
     private readonly topUps: TopUpService,
     private readonly terms: PrepaidTermService,
+    private readonly publish?: PublishEvents,
   ) {}
+
+  /** Records a status change in the order's history and publishes `order.status_changed`, in the caller's transaction. */
+  private async statusChanged(trx: Executor, order: { id: string; accountId: string; totalMicros: number; currency: string }, e: repo.OrderEvent): Promise<void> {
+    await repo.insertEvent(trx, order.id, e);
+    await this.publish?.(
+      trx,
+      [
+        {
+          type: 'order.status_changed',
+          accountId: order.accountId,
+          subject: { kind: 'order', id: order.id },
+          data: { orderId: order.id, from: e.from, to: e.to, total: formatMicros(order.totalMicros, order.currency), currency: order.currency, actor: e.actor, note: e.note },
+        },
+      ],
+      e.at,
+    );
+  }
 
   // --- cart ----------------------------------------------------------------------------------------------------
 
@@ -156,6 +174,10 @@ export class OrderService {
         fulfilledAt: null,
         lines: drafts.map((d, i) => ({ ...d, lineNo: i + 1, status: 'pending', result: null, fulfilledAt: null })),
       },
+    );
+    await this.statusChanged(
+      trx,
+      { id, accountId: principal.accountId, totalMicros: total.totalMicros, currency: total.currency },
       { from: null, to: 'pending_payment', actor: principal.actor, note: `placed: ${drafts.length} line(s), ${formatMicros(total.totalMicros, total.currency)} ${total.currency}`, at: now },
     );
     return id;
@@ -229,7 +251,7 @@ export class OrderService {
       checkOrderTransition(id, row.status as OrderStatus, 'cancelled');
       const now = this.clock.now();
       await repo.setOrderStatus(trx, id, 'cancelled', now);
-      await repo.insertEvent(trx, id, { from: row.status as OrderStatus, to: 'cancelled', actor: principal.actor, note: reason ?? null, at: now });
+      await this.statusChanged(trx, orderOf(row), { from: row.status as OrderStatus, to: 'cancelled', actor: principal.actor, note: reason ?? null, at: now });
     });
     return this.getOrder(principal, id);
   }
@@ -262,7 +284,7 @@ export class OrderService {
       const paidAt = input.paidAt ?? now;
       await repo.insertPayment(trx, id, { id: newId('pay'), amountMicros: total, method: 'offline', reference: input.reference, recordedBy: principal.actor, paidAt, recordedAt: now });
       await repo.setOrderStatus(trx, id, 'paid', now, { paidAt });
-      await repo.insertEvent(trx, id, { from: status, to: 'paid', actor: principal.actor, note: `offline payment, reference ${input.reference}`, at: now });
+      await this.statusChanged(trx, orderOf(row), { from: status, to: 'paid', actor: principal.actor, note: `offline payment, reference ${input.reference}`, at: now });
       return false;
     });
     await this.fulfil(id);
@@ -294,7 +316,7 @@ export class OrderService {
       }
       const to: OrderStatus = failed ? 'failed' : 'fulfilled';
       await repo.setOrderStatus(trx, id, to, now, to === 'fulfilled' ? { fulfilledAt: now } : {});
-      await repo.insertEvent(trx, id, {
+      await this.statusChanged(trx, orderOf(row), {
         from: 'paid',
         to,
         actor: SYSTEM_ACTOR,
@@ -345,6 +367,8 @@ export class OrderService {
     return count;
   }
 }
+
+const orderOf = (r: repo.OrderRow) => ({ id: r.id, accountId: r.account_id, totalMicros: Number(r.total_micros), currency: r.currency });
 
 function planOf(sim: SimRow, versions: Map<string, RatePlan[]>, now: Date): RatePlan {
   if (!sim.plan_id) throw invalid('sim_has_no_plan', `SIM ${sim.iccid} is on no rate plan; renewal continues the term of its plan`);

@@ -31,7 +31,7 @@ const ALL: sims.Scope = { path: '/', isRoot: true };
 export interface TermEvent {
   type: string;
   accountId: string;
-  subject: { kind: 'sim'; id: string };
+  subject: { kind: 'sim' | 'order'; id: string };
   data: Record<string, unknown>;
 }
 
