@@ -22,6 +22,7 @@ import { JobService } from './modules/jobs/job.service.ts';
 import { HttpProvisioningAdapter } from './modules/provisioning/http.adapter.ts';
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
 import { SimulatedProvisioningAdapter } from './modules/provisioning/simulated.adapter.ts';
+import { publishEvents } from './modules/events/event.repository.ts';
 import { CatalogService } from './modules/rating/catalog.service.ts';
 import { TopUpService } from './modules/rating/top-up.service.ts';
 import { TopUpProductService } from './modules/rating/top-up-product.service.ts';
@@ -114,8 +115,8 @@ export async function createPlatform(
   const events = new EventService(db, accounts);
   const alerts = new AlertService(db, clock, accounts);
   const webhooks = new WebhookService(db, clock, accounts);
-  const terms = new PrepaidTermService(db, clock, sims, lifecycle);
-  const orders = new OrderService(db, clock, topUps, terms);
+  const terms = new PrepaidTermService(db, clock, sims, lifecycle, publishEvents);
+  const orders = new OrderService(db, clock, topUps, terms, publishEvents);
   const invoices = new InvoiceService(db, clock);
   const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts, topUps });
   const { usage, cdr } = network;

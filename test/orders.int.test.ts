@@ -140,6 +140,12 @@ describe.each(testDialects())('orders, renewals and invoices on %s', (dialect) =
       ['paid', 'fulfilled', 'system'],
     ]);
     expect(await term(SIM(1))).toMatchObject({ expiryDate: '2023-06-30', stored: true, status: 'in_term' });
+    const events = (await as(enterprise, 'GET', `/api/v1/events?type=order.status_changed&subjectKind=order&subjectId=${o!.id}&order=asc`)).json<{ items: { data: { from: string | null; to: string; total: string } }[] }>();
+    expect(events.items.map((e) => [e.data.from, e.data.to, e.data.total])).toEqual([
+      [null, 'pending_payment', '459.60'],
+      ['pending_payment', 'paid', '459.60'],
+      ['paid', 'fulfilled', '459.60'],
+    ]);
     expect(await term(SIM(2))).toMatchObject({ expiryDate: '2023-11-30' });
 
     // Paid twice: the same reference changes nothing; another one is refused; fulfilment does not run again.
@@ -216,6 +222,13 @@ describe.each(testDialects())('orders, renewals and invoices on %s', (dialect) =
     t.clock.set(sh('2022-08-16T08:00:00'));
     await t.platform.scheduler.tick();
     expect((await term(SIM(5))).remindedDays).toEqual([30, 15]);
+    await t.platform.scheduler.tick();
+    const events = (await as(enterprise, 'GET', `/api/v1/events?type=sim.expiry_reminder&subjectKind=sim&subjectId=${SIM(5)}&order=asc`)).json<{ items: { data: unknown; occurredAt: string }[] }>();
+    expect(events.items.map((e) => [e.data, e.occurredAt])).toEqual([
+      [{ iccid: SIM(5), expiryDate: '2022-08-31', daysBefore: 30, lastRenewalDate: '2022-09-22' }, '2022-07-31T16:10:00.000Z'],
+      [{ iccid: SIM(5), expiryDate: '2022-08-31', daysBefore: 15, lastRenewalDate: '2022-09-22' }, '2022-08-16T00:00:00.000Z'],
+    ]);
+    expect((await as(resellerB, 'GET', `/api/v1/events?type=sim.expiry_reminder`)).json().items).toEqual([]);
   });
 
   it('buys a top-up from the product list: the top-up is added and a quota-suspended SIM becomes active', async () => {

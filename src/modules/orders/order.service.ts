@@ -67,13 +67,13 @@ export class OrderService {
     private readonly clock: Clock,
     private readonly topUps: TopUpService,
     private readonly terms: PrepaidTermService,
-    private readonly publish?: PublishEvents,
+    private readonly publish: PublishEvents,
   ) {}
 
   /** Records a status change in the order's history and publishes `order.status_changed`, in the caller's transaction. */
   private async statusChanged(trx: Executor, order: { id: string; accountId: string; totalMicros: number; currency: string }, e: repo.OrderEvent): Promise<void> {
     await repo.insertEvent(trx, order.id, e);
-    await this.publish?.(
+    await this.publish(
       trx,
       [
         {

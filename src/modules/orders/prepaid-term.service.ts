@@ -91,7 +91,7 @@ export class PrepaidTermService {
     private readonly clock: Clock,
     private readonly simService: SimService,
     private readonly lifecycle: LifecycleService,
-    private readonly publish?: PublishEvents,
+    private readonly publish: PublishEvents,
   ) {}
 
   /** The term of a SIM the principal can see; `sim_not_prepaid` when it has none. */
@@ -235,7 +235,7 @@ export class PrepaidTermService {
           // NOTE: the reminders that are due are marked in the same transaction as their event, so each goes out once.
           await repo.setReminders(trx, t.iccid, reminded, nextReminder(expiry, timeZone, reminded), now);
         }
-        if (events.length && this.publish) await this.publish(trx, events, now);
+        await this.publish(trx, events, now);
         return events.length;
       });
       published += count;
