@@ -23,8 +23,13 @@ import { HttpProvisioningAdapter } from './modules/provisioning/http.adapter.ts'
 import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts';
 import { SimulatedProvisioningAdapter } from './modules/provisioning/simulated.adapter.ts';
 import { PolicyService } from './modules/policies/policy.service.ts';
+import { publishEvents } from './modules/events/event.repository.ts';
 import { CatalogService } from './modules/rating/catalog.service.ts';
 import { TopUpService } from './modules/rating/top-up.service.ts';
+import { TopUpProductService } from './modules/rating/top-up-product.service.ts';
+import { InvoiceService } from './modules/orders/invoice.service.ts';
+import { OrderService } from './modules/orders/order.service.ts';
+import { PrepaidTermService } from './modules/orders/prepaid-term.service.ts';
 import { SessionService } from './modules/sessions/session.service.ts';
 import { BulkService } from './modules/sims/bulk.service.ts';
 import { LifecycleService } from './modules/sims/lifecycle.service.ts';
@@ -99,7 +104,8 @@ export async function createPlatform(
   const auth = new AuthService(db, accounts, clock, config.security);
   const jobs = new JobService(db, clock);
   const lifecycle = new LifecycleService(db, clock, provisioning, { ...config.lifecycle, testAllowanceBytes: config.usage.testAllowanceBytes });
-  const catalog = new CatalogService(db, clock, accounts);
+  const topUpProducts = new TopUpProductService(db, clock);
+  const catalog = new CatalogService(db, clock, accounts, topUpProducts);
   const sims = new SimService(db, clock, accounts, groups, lifecycle, catalog);
   const imports = new SimImportService(db, clock, accounts, jobs);
   const bulk = new BulkService(db, sims, lifecycle, jobs);
@@ -111,6 +117,9 @@ export async function createPlatform(
   const alerts = new AlertService(db, clock, accounts);
   const webhooks = new WebhookService(db, clock, accounts);
   const policies = new PolicyService(db, clock, accounts, sims, groups, lifecycle);
+  const terms = new PrepaidTermService(db, clock, sims, lifecycle, publishEvents);
+  const orders = new OrderService(db, clock, topUps, terms, publishEvents);
+  const invoices = new InvoiceService(db, clock);
   const network = await createNetworkSide({ db, dialect: database.dialect, run: database.run, clock, log, config, lifecycle, jobs, gateways, sims, accounts, topUps, policies, alerts });
   const { usage, cdr } = network;
   // NOTE: the engine rates with its own copy of the catalogue; each committed zone or plan change reloads it, one
@@ -160,6 +169,10 @@ export async function createPlatform(
     webhooks,
     notifications,
     policies,
+    topUpProducts,
+    terms,
+    orders,
+    invoices,
   };
 
   const runner = new JobRunner(
@@ -176,6 +189,8 @@ export async function createPlatform(
       { name: 'quota resumption at a new cycle', run: () => network.resumeForNewCycle() },
       { name: 'monthly bill run', run: () => bills.runScheduledBills(config.billing.runDay) },
       { name: 'incomplete MO SMS parts expiry', run: () => notifications.pruneMoParts() },
+      { name: 'prepaid terms: reminders, expiry, cancellation, resumption', run: () => terms.runDue() },
+      { name: 'fulfilment of paid orders', run: () => orders.fulfilPaid() },
       { name: 'idempotency key expiry', run: () => pruneKeys(db, new Date(clock.now().getTime() - IDEMPOTENCY_RETENTION_MS)) },
     ],
     log,

@@ -12,6 +12,10 @@ import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts
 import type { PolicyService } from './modules/policies/policy.service.ts';
 import type { CatalogService } from './modules/rating/catalog.service.ts';
 import type { TopUpService } from './modules/rating/top-up.service.ts';
+import type { TopUpProductService } from './modules/rating/top-up-product.service.ts';
+import type { OrderService } from './modules/orders/order.service.ts';
+import type { InvoiceService } from './modules/orders/invoice.service.ts';
+import type { PrepaidTermService } from './modules/orders/prepaid-term.service.ts';
 import type { SessionService } from './modules/sessions/session.service.ts';
 import type { BulkService } from './modules/sims/bulk.service.ts';
 import type { LifecycleService } from './modules/sims/lifecycle.service.ts';
@@ -54,4 +58,8 @@ export interface Services {
   /** E-mail and SMS: other modules queue messages through `email` and `sms`. */
   notifications: NotificationService;
   policies: PolicyService;
+  topUpProducts: TopUpProductService;
+  terms: PrepaidTermService;
+  orders: OrderService;
+  invoices: InvoiceService;
 }

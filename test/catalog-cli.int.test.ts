@@ -33,9 +33,9 @@ describe('meridian zones, plans and catalog commands', () => {
   it('loads the sample catalogue once', async () => {
     const first = await cli(['catalog', 'load-sample']);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toBe('zones: 7 created, 0 already there; plans: 70 created, 0 already there\n');
+    expect(first.stdout).toBe('zones: 7 created, 0 already there; plans: 70 created, 0 already there; top-up products: 4 created, 0 already there\n');
     const second = await cli(['catalog', 'load-sample', '--json']);
-    expect(json(second)).toEqual({ zonesCreated: 0, zonesKept: 7, plansCreated: 0, plansKept: 70 });
+    expect(json(second)).toEqual({ zonesCreated: 0, zonesKept: 7, plansCreated: 0, plansKept: 70, topUpProductsCreated: 0, topUpProductsKept: 4 });
     const zones = await cli(['zones', 'list']);
     expect(zones.stdout).toContain('Zone 6 (Belt and Road)');
   });

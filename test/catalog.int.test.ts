@@ -328,10 +328,10 @@ describe.each(testDialects())('rating catalogue on %s', (dialect) => {
       const before = catalogChanges;
       const first = await t.api('POST', '/api/v1/catalog/sample');
       expect(first.statusCode, first.body).toBe(200);
-      expect(first.json()).toEqual({ zonesCreated: 7, zonesKept: 0, plansCreated: 70, plansKept: 0 });
+      expect(first.json()).toEqual({ zonesCreated: 7, zonesKept: 0, plansCreated: 70, plansKept: 0, topUpProductsCreated: 4, topUpProductsKept: 0 });
       expect(catalogChanges).toBe(before + 1);
       const second = await t.api('POST', '/api/v1/catalog/sample');
-      expect(second.json()).toEqual({ zonesCreated: 0, zonesKept: 7, plansCreated: 0, plansKept: 70 });
+      expect(second.json()).toEqual({ zonesCreated: 0, zonesKept: 7, plansCreated: 0, plansKept: 70, topUpProductsCreated: 0, topUpProductsKept: 4 });
       expect(catalogChanges).toBe(before + 1);
 
       const z6 = (await t.api('GET', '/api/v1/zones/Z6')).json();

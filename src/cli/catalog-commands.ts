@@ -319,9 +319,9 @@ export function registerCatalogCommands(program: Command): void {
     .addHelpText('after', '\nLoading it again changes nothing: zones and plans whose id exists are kept as they are.')
     .action(
       run(async (ctx) => {
-        const r = await ctx.client.post<{ zonesCreated: number; zonesKept: number; plansCreated: number; plansKept: number }>('/catalog/sample', {});
+        const r = await ctx.client.post<{ zonesCreated: number; zonesKept: number; plansCreated: number; plansKept: number; topUpProductsCreated: number; topUpProductsKept: number }>('/catalog/sample', {});
         if (ctx.opts.json) return ctx.out.json(r);
-        ctx.out.print(`zones: ${r.zonesCreated} created, ${r.zonesKept} already there; plans: ${r.plansCreated} created, ${r.plansKept} already there\n`);
+        ctx.out.print(`zones: ${r.zonesCreated} created, ${r.zonesKept} already there; plans: ${r.plansCreated} created, ${r.plansKept} already there; top-up products: ${r.topUpProductsCreated} created, ${r.topUpProductsKept} already there\n`);
       }),
     );
 }

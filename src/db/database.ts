@@ -323,6 +323,126 @@ export interface TrafficRuleTable {
   created_at: Timestamp;
 }
 
+/** A priced top-up (加油包) product sold by an operator or reseller. */
+export interface TopUpProductTable {
+  id: string;
+  account_id: string;
+  name: string;
+  bytes: number;
+  /** 1: to the end of the cycle it is bought in; N: N months counting that one. */
+  valid_months: number;
+  price_micros: number;
+  currency: string;
+  active: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** The prepaid term of a SIM: when it expires, when an unrenewed SIM is cancelled, which reminders went out. */
+export interface PrepaidTermTable {
+  iccid: string;
+  account_id: string;
+  /** Last month of the term, YYYY-MM (account time zone). */
+  last_month: string;
+  expiry_date: string;
+  expires_at: Timestamp;
+  cancel_at: Timestamp;
+  /** in_term, expired (suspended, still renewable) or cancelled. */
+  status: string;
+  /** Days-before-expiry thresholds already reminded for this expiry. */
+  reminded_days: Generated<number[]>;
+  next_reminder_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export interface CartItemTable {
+  id: string;
+  account_id: string;
+  kind: string;
+  item: Json<Record<string, unknown>>;
+  iccids: string[];
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
+export interface OrderTable {
+  id: string;
+  account_id: string;
+  status: string;
+  currency: string;
+  total_micros: number;
+  amount_minor: number;
+  invoice_id: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  paid_at: Timestamp | null;
+  fulfilled_at: Timestamp | null;
+}
+
+export interface OrderLineTable {
+  order_id: string;
+  line_no: number;
+  kind: string;
+  iccid: string | null;
+  plan_id: string | null;
+  product_id: string | null;
+  months: number | null;
+  quantity: number;
+  unit_price_micros: number;
+  amount_micros: number;
+  description: string;
+  details: Json<Record<string, unknown>>;
+  status: string;
+  result: string | null;
+  fulfilled_at: Timestamp | null;
+}
+
+export interface OrderEventTable {
+  id: Generated<number>;
+  order_id: string;
+  from_status: string | null;
+  to_status: string;
+  actor: string | null;
+  note: string | null;
+  at: Timestamp;
+}
+
+export interface PaymentTable {
+  id: string;
+  order_id: string;
+  amount_micros: number;
+  method: string;
+  reference: string;
+  recorded_by: string | null;
+  paid_at: Timestamp;
+  recorded_at: Timestamp;
+}
+
+export interface InvoiceRequestTable {
+  id: string;
+  account_id: string;
+  status: string;
+  type: string;
+  title: string;
+  tax_id: string;
+  address: string | null;
+  phone: string | null;
+  bank_name: string | null;
+  bank_account: string | null;
+  email: string | null;
+  order_ids: string[];
+  amount_minor: number;
+  currency: string;
+  number: string | null;
+  issued_on: string | null;
+  reject_reason: string | null;
+  requested_by: string | null;
+  requested_at: Timestamp;
+  decided_by: string | null;
+  decided_at: Timestamp | null;
+}
+
 export interface UsageHourlyTable {
   iccid: string;
   hour: Timestamp;
@@ -570,6 +690,14 @@ export interface Database {
   imei_blacklist: ImeiBlacklistTable;
   high_risk_areas: HighRiskAreaTable;
   policy_violations: PolicyViolationTable;
+  top_up_products: TopUpProductTable;
+  prepaid_terms: PrepaidTermTable;
+  cart_items: CartItemTable;
+  orders: OrderTable;
+  order_lines: OrderLineTable;
+  order_events: OrderEventTable;
+  payments: PaymentTable;
+  invoice_requests: InvoiceRequestTable;
 }
 
 export type Db = Kysely<Database>;

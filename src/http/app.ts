@@ -17,6 +17,9 @@ import { policyRoutes } from '../modules/policies/policy.routes.ts';
 import { provisioningRoutes } from '../modules/provisioning/provisioning.routes.ts';
 import { catalogRoutes } from '../modules/rating/catalog.routes.ts';
 import { topUpRoutes } from '../modules/rating/top-up.routes.ts';
+import { topUpProductRoutes } from '../modules/rating/top-up-product.routes.ts';
+import { orderRoutes } from '../modules/orders/order.routes.ts';
+import { invoiceRoutes } from '../modules/orders/invoice.routes.ts';
 import { sessionRoutes } from '../modules/sessions/session.routes.ts';
 import { simRoutes } from '../modules/sims/sim.routes.ts';
 import { cdrRoutes } from '../modules/usage/cdr.routes.ts';
@@ -123,6 +126,9 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
       await api.register(webhookRoutes(s));
       await api.register(notificationRoutes(s));
       await api.register(policyRoutes(s));
+      await api.register(topUpProductRoutes(s));
+      await api.register(orderRoutes(s));
+      await api.register(invoiceRoutes(s));
     },
     { prefix: '/api/v1' },
   );

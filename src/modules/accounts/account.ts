@@ -52,12 +52,15 @@ export type Permission =
   | 'system:write'
   | 'alerts:write'
   | 'webhooks:write'
-  | 'sms:send';
+  | 'sms:send'
+  | 'orders:write'
+  | 'orders:pay'
+  | 'invoices:issue';
 
 const PERMISSIONS: Record<Role, readonly Permission[]> = {
-  operator_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'system:write', 'alerts:write', 'webhooks:write', 'sms:send'],
-  reseller_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'alerts:write', 'webhooks:write', 'sms:send'],
-  enterprise_admin: ['read', 'users:write', 'groups:write', 'sims:write', 'alerts:write', 'webhooks:write', 'sms:send'],
+  operator_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'system:write', 'alerts:write', 'webhooks:write', 'sms:send', 'orders:write', 'orders:pay', 'invoices:issue'],
+  reseller_admin: ['read', 'accounts:write', 'users:write', 'groups:write', 'sims:write', 'sims:import', 'plans:write', 'bills:write', 'alerts:write', 'webhooks:write', 'sms:send', 'orders:write', 'orders:pay', 'invoices:issue'],
+  enterprise_admin: ['read', 'users:write', 'groups:write', 'sims:write', 'alerts:write', 'webhooks:write', 'sms:send', 'orders:write'],
   enterprise_operator: ['read', 'sims:write', 'alerts:write', 'sms:send'],
   read_only: ['read'],
 };

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ALERT_SEVERITIES } from '../alerts/alert.ts';
 import { MT_STATUSES } from '../notifications/sms.ts';
+import { ORDER_STATUSES } from '../orders/order.ts';
 import { CHANGE_SOURCES, SIM_STATES, SUSPEND_REASONS } from '../sims/sim.ts';
 import type { SubjectKind } from './event.ts';
 
@@ -90,6 +91,30 @@ export const eventCatalog = {
       severity: z.enum(ALERT_SEVERITIES),
       handledBy: z.string().describe('who handled it'),
       remark: z.string().nullable(),
+    }),
+  },
+  'sim.expiry_reminder': {
+    description:
+      'A prepaid SIM\'s term expires soon: published once 30 and once 15 days before the expiry date (local midnight in the account\'s time zone), for the notification and rule modules to remind the customer to renew (续费).',
+    subject: 'sim',
+    schema: z.object({
+      iccid,
+      expiryDate: z.string().describe('last day of the term, YYYY-MM-DD in the account\'s time zone'),
+      daysBefore: z.number().int().describe('the reminder threshold: 30 or 15 days before the expiry date'),
+      lastRenewalDate: z.string().describe('last day a renewal is accepted: the 22nd of the month after expiry'),
+    }),
+  },
+  'order.status_changed': {
+    description: 'An order (renewal, top-up purchase, SIM order) was placed or changed status: paid, fulfilled, failed or cancelled.',
+    subject: 'order',
+    schema: z.object({
+      orderId: z.string(),
+      from: z.enum(ORDER_STATUSES).nullable().describe('previous status; null for a new order'),
+      to: z.enum(ORDER_STATUSES),
+      total: z.string().describe('order total, decimal in the major unit'),
+      currency: z.string(),
+      actor,
+      note: z.string().nullable().describe('what happened: the payment reference, the lines that failed …'),
     }),
   },
   'webhook.endpoint_paused': {

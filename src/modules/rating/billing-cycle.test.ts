@@ -2,6 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   checkInvoiceRequest,
+  checkRenewalLimit,
+  expiryReminders,
+  termEndingIn,
   checkTimeZone,
   cycleAt,
   cycleOfMonth,
@@ -198,5 +201,34 @@ describe('invoices (发票)', () => {
       { orderId: 'o3', message: 'order o3 is in USD; invoices are in CNY' },
     ]);
     expect(invoiceProblems([], now)).toEqual([{ orderId: null, message: 'an invoice needs at least one order' }]);
+  });
+
+  it('invoices fulfilled orders like paid ones, never cancelled or failed ones', () => {
+    expect(checkInvoiceRequest([order({ status: 'fulfilled' })], now)).toBe(12_000);
+    expect(invoiceProblems([order({ status: 'cancelled' })], now)[0]).toEqual({ orderId: 'o1', message: 'order o1 is cancelled, not paid' });
+    expect(invoiceProblems([order({ status: 'failed' })], now)[0]).toEqual({ orderId: 'o1', message: 'order o1 is failed, not paid' });
+  });
+});
+
+describe('stored terms, reminders and the renewal limit', () => {
+  it('rebuilds a term from its last month', () => {
+    expect(termEndingIn('2022-06')).toEqual(termExpiry(sh('2021-07-12T12:00:00'), 12));
+    expect(termEndingIn('2022-02', 'Europe/Berlin')).toEqual({ lastMonth: '2022-02', expiryDate: '2022-02-28', expiresAt: at('2022-02-28T23:00:00Z') });
+  });
+
+  it('puts the reminders at local midnight 30 and 15 days before the expiry date, earliest first', () => {
+    const expiry = termEndingIn('2022-08');
+    expect(expiryReminders(expiry, [15, 30])).toEqual([
+      { days: 30, date: '2022-08-01', at: sh('2022-08-01T00:00:00') },
+      { days: 15, date: '2022-08-16', at: sh('2022-08-16T00:00:00') },
+    ]);
+  });
+
+  it('refuses a renewal that would take the term more than 120 months ahead', () => {
+    const now = sh('2022-05-10T10:00:00');
+    expect(() => checkRenewalLimit(termEndingIn('2032-05'), now)).not.toThrow();
+    const e = errorOf(() => checkRenewalLimit(termEndingIn('2032-06'), now));
+    expect(e.code).toBe('renewal_limit_exceeded');
+    expect(e.message).toContain('121 months');
   });
 });

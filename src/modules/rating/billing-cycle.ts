@@ -145,6 +145,50 @@ export function renewTerm(expiry: TermExpiry, months: number, now: Date, timeZon
   return expiryOfLastMonth(addMonths(parseMonth(expiry.lastMonth), months), timeZone);
 }
 
+/** The term that ends with the month `lastMonth` (`YYYY-MM`), as stored. */
+export function termEndingIn(lastMonth: string, timeZone: string = DEFAULT_TIME_ZONE): TermExpiry {
+  return expiryOfLastMonth(parseMonth(lastMonth), timeZone);
+}
+
+/** How far ahead a renewal may take a term: its last month at most this many months after the current one. */
+export const MAX_MONTHS_AHEAD = 120;
+
+/**
+ * Checks that a renewal stays within the renewal limit (套餐续费数上限): the renewed term may end at most
+ * `MAX_MONTHS_AHEAD` months after the current month. Throws `renewal_limit_exceeded` saying how many months are left.
+ */
+export function checkRenewalLimit(renewed: TermExpiry, now: Date, timeZone: string = DEFAULT_TIME_ZONE): void {
+  const current = localTime(now, timeZone);
+  const last = parseMonth(renewed.lastMonth);
+  const ahead = last.year * 12 + last.month - (current.year * 12 + current.month);
+  if (ahead > MAX_MONTHS_AHEAD) {
+    throw invalid(
+      'renewal_limit_exceeded',
+      `the renewed term would end in ${renewed.lastMonth}, ${ahead} months from now; a term may run at most ${MAX_MONTHS_AHEAD} months ahead`,
+    );
+  }
+}
+
+export interface ExpiryReminder {
+  /** Days before the expiry date. */
+  days: number;
+  /** Local date it is due, `YYYY-MM-DD`. */
+  date: string;
+  /** Local midnight starting that date. */
+  at: Date;
+}
+
+/** The expiry reminders of a term, `days` before its expiry date each (e.g. 30 and 15), earliest first. */
+export function expiryReminders(expiry: TermExpiry, days: readonly number[], timeZone: string = DEFAULT_TIME_ZONE): ExpiryReminder[] {
+  const dates = expiryReminderDates(expiry, days);
+  return days
+    .map((d, i) => {
+      const [y, m, day] = dates[i]!.split('-').map(Number) as [number, number, number];
+      return { days: d, date: dates[i]!, at: zonedTime(timeZone, y, m, day) };
+    })
+    .sort((a, b) => a.at.getTime() - b.at.getTime());
+}
+
 /** The local dates on which expiry reminders are due, `days` before the expiry date each (e.g. 30 and 15). */
 export function expiryReminderDates(expiry: TermExpiry, days: readonly number[]): string[] {
   const [y, m, d] = expiry.expiryDate.split('-').map(Number) as [number, number, number];
@@ -210,6 +254,8 @@ export function poolSizeBytes(members: readonly PoolMember[], cycle: BillingCycl
 export const INVOICE_MIN_EXCLUSIVE_MINOR = 10_000;
 export const INVOICE_CURRENCY = 'CNY';
 export const INVOICE_MAX_AGE_MONTHS = 3;
+/** Orders that can be invoiced: paid, and fulfilled after payment (完成的订单). */
+export const INVOICEABLE_STATUSES: readonly string[] = ['paid', 'fulfilled'];
 
 export interface InvoiceableOrder {
   id: string;
@@ -249,7 +295,7 @@ export function invoiceProblems(orders: readonly InvoiceableOrder[], now: Date, 
     if (seen.has(o.id)) problems.push({ orderId: o.id, message: `order ${o.id} is listed twice` });
     seen.add(o.id);
     if (o.invoiceId !== null) problems.push({ orderId: o.id, message: `order ${o.id} is already invoiced (${o.invoiceId}); each order is invoiced once` });
-    if (o.status !== 'paid' || o.paidAt === null) problems.push({ orderId: o.id, message: `order ${o.id} is ${o.status}, not paid` });
+    if (!INVOICEABLE_STATUSES.includes(o.status) || o.paidAt === null) problems.push({ orderId: o.id, message: `order ${o.id} is ${o.status}, not paid` });
     else if (lastInvoiceDate(o.paidAt, timeZone) < today) {
       problems.push({ orderId: o.id, message: `order ${o.id} was paid more than ${INVOICE_MAX_AGE_MONTHS} months ago; it could be invoiced until ${lastInvoiceDate(o.paidAt, timeZone)}` });
     }

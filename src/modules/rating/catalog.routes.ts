@@ -137,7 +137,7 @@ export const catalogRoutes =
     app.post('/catalog/sample', {
       schema: {
         tags: planTags,
-        summary: 'Load the sample catalogue: 7 zones and one plan per zone and tier of the CNY price list (operator admins)',
+        summary: 'Load the sample catalogue: 7 zones, one plan per zone and tier of the CNY price list, and sample top-up products (operator admins)',
         description: 'Idempotent: zones and plans whose id exists already are kept as they are, so loading it again changes nothing (200 with zero created).',
         response: { 200: SampleLoadSchema, ...problems(401, 403) },
       },

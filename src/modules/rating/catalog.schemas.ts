@@ -242,5 +242,7 @@ export const SampleLoadSchema = z
     zonesKept: z.number().int().describe('zones of the sample whose id existed already; they are left as they are'),
     plansCreated: z.number().int(),
     plansKept: z.number().int().describe('plans of the sample whose id existed already; they are left as they are'),
+    topUpProductsCreated: z.number().int().describe('sample top-up products (加油包) added to the operator account'),
+    topUpProductsKept: z.number().int().describe('sample top-up products whose id existed already; they are left as they are'),
   })
   .meta({ id: 'SampleCatalogLoad' });

@@ -8,6 +8,7 @@ import type { Principal } from '../accounts/account.ts';
 import { type AccountService, requirePermission } from '../accounts/account.service.ts';
 import type { PlanDirectory } from '../sims/sim.service.ts';
 import * as repo from './catalog.repository.ts';
+import type { TopUpProductService } from './top-up-product.service.ts';
 import type { CatalogPlan } from './catalog.repository.ts';
 import { catalogPlanInputs, createRatePlan, nextPlanVersion, planVersionAt, type RatePlan, type RatePlanInput } from './rate-plan.ts';
 import { checkZones, parseZonePricesCsv, parseZonesCsv, type Zone } from './zones.ts';
@@ -39,6 +40,8 @@ export interface SampleLoadResult {
   zonesKept: number;
   plansCreated: number;
   plansKept: number;
+  topUpProductsCreated: number;
+  topUpProductsKept: number;
 }
 
 const SAMPLE_DIR = new URL('./sample/', import.meta.url);
@@ -77,6 +80,7 @@ export class CatalogService implements PlanDirectory {
     private readonly db: Db,
     private readonly clock: Clock,
     accounts: AccountService,
+    private readonly topUpProducts?: TopUpProductService,
   ) {
     // Deleting an account deletes its plans.
     accounts.onAccountDeleted(() => this.notify());
@@ -219,7 +223,8 @@ export class CatalogService implements PlanDirectory {
   // --- sample --------------------------------------------------------------------------------------------------
 
   /**
-   * Loads the sample catalogue (7 zones, one plan per zone and tier of the CNY price list) into the operator's
+   * Loads the sample catalogue (7 zones, one plan per zone and tier of the CNY price list, and the sample top-up
+   * products) into the operator's
    * account. Idempotent: zones and plans whose id already exists are kept as they are, so a second load changes nothing.
    */
   async loadSample(principal: Principal): Promise<SampleLoadResult> {
@@ -237,7 +242,8 @@ export class CatalogService implements PlanDirectory {
       return { zonesCreated: newZones.length, zonesKept: zoneIds.size, plansCreated: newPlans.length, plansKept: planIds.size };
     }, false);
     if (result.zonesCreated + result.plansCreated > 0) this.notify();
-    return result;
+    const products = (await this.topUpProducts?.loadSample(principal.accountId)) ?? { created: 0, kept: 0 };
+    return { ...result, topUpProductsCreated: products.created, topUpProductsKept: products.kept };
   }
 
   // NOTE: catalogue writes are rare. One transaction-scoped advisory lock serialises them, so that a plan cannot be

@@ -1,5 +1,5 @@
 /** Top-ups (加油包): extra data for one SIM, valid to the end of the current cycle or for N months. */
-import type { Db } from '../../db/database.ts';
+import type { Db, Executor } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { invalid } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
@@ -21,6 +21,12 @@ export interface TopUpRecord {
 /** Most data one top-up may add: 10 TiB. */
 export const MAX_TOP_UP_BYTES = 10 * 1024 ** 4;
 
+function checkTopUpBytes(bytes: number): void {
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > MAX_TOP_UP_BYTES) {
+    throw invalid('invalid_top_up', `bytes must be a whole number from 1 to ${MAX_TOP_UP_BYTES} (got ${bytes})`);
+  }
+}
+
 export class TopUpService {
   private readonly listeners: ((t: TopUpRecord) => void)[] = [];
 
@@ -41,28 +47,44 @@ export class TopUpService {
    */
   async addTopUp(principal: Principal, iccid: string, input: { bytes: number; validMonths?: number }): Promise<TopUpRecord> {
     requirePermission(principal, 'plans:write');
-    if (!Number.isSafeInteger(input.bytes) || input.bytes < 1 || input.bytes > MAX_TOP_UP_BYTES) {
-      throw invalid('invalid_top_up', `bytes must be a whole number from 1 to ${MAX_TOP_UP_BYTES} (got ${input.bytes})`);
-    }
+    checkTopUpBytes(input.bytes);
     const sim = await this.sims.getSimRow(principal, iccid);
     if (!sim.plan_id) throw invalid('sim_has_no_plan', `SIM ${iccid} is on no rate plan: put it on a plan before adding data to it`);
-    const account = await this.db.selectFrom('accounts').select('timezone').where('id', '=', sim.account_id).executeTakeFirstOrThrow();
+    const record = await this.recordTopUp(this.db, { id: newId('top'), accountId: sim.account_id, iccid, bytes: input.bytes, validMonths: input.validMonths, actor: principal.actor });
+    this.announce(record);
+    return record;
+  }
+
+  /**
+   * Stores a top-up with the given id in `db` (a transaction the caller commits) and returns it; the caller then calls
+   * `announce` after the commit so the balance in memory gets it. Used by order fulfilment.
+   */
+  async recordTopUp(
+    db: Executor,
+    input: { id: string; accountId: string; iccid: string; bytes: number; validMonths?: number; actor: string | null },
+  ): Promise<TopUpRecord> {
+    checkTopUpBytes(input.bytes);
+    const account = await db.selectFrom('accounts').select('timezone').where('id', '=', input.accountId).executeTakeFirstOrThrow();
     const now = this.clock.now();
     const record: TopUpRecord = {
-      id: newId('top'),
-      accountId: sim.account_id,
-      iccid,
+      id: input.id,
+      accountId: input.accountId,
+      iccid: input.iccid,
       bytes: input.bytes,
       expiresAt: topUpExpiresAt(now, input.validMonths ?? 1, account.timezone),
-      createdBy: principal.actor,
+      createdBy: input.actor,
       createdAt: now,
     };
-    await this.db
+    await db
       .insertInto('top_ups')
-      .values({ id: record.id, account_id: record.accountId, iccid, bytes: record.bytes, expires_at: record.expiresAt, created_by: record.createdBy, created_at: now })
+      .values({ id: record.id, account_id: record.accountId, iccid: record.iccid, bytes: record.bytes, expires_at: record.expiresAt, created_by: record.createdBy, created_at: now })
       .execute();
-    for (const l of this.listeners) l(record);
     return record;
+  }
+
+  /** Hands a committed top-up to the listeners (the usage engine adds it to the balance and lifts a quota suspension). */
+  announce(record: TopUpRecord): void {
+    for (const l of this.listeners) l(record);
   }
 
   /** The top-ups of a SIM, newest first. */
