@@ -35,6 +35,9 @@ import { LifecycleService } from './modules/sims/lifecycle.service.ts';
 import { SimImportService } from './modules/sims/sim-import.service.ts';
 import { SimService } from './modules/sims/sim.service.ts';
 import { UsageReportService } from './modules/usage/usage.service.ts';
+import { noNotifier, noOutlet, RuleActions } from './modules/rules/rule-actions.ts';
+import { RuleRuntime } from './modules/rules/rule-runtime.ts';
+import { RuleService } from './modules/rules/rule.service.ts';
 import type { Services } from './services.ts';
 import { EventService } from './modules/events/event.service.ts';
 import { AlertService } from './modules/alerts/alert.service.ts';
@@ -50,6 +53,8 @@ export interface Platform {
   services: Services;
   /** Gateways in memory and real-time enforcement, for the RADIUS server. */
   network: NetworkSide;
+  /** Automation rules in memory: evaluation after commits, the firing queue, time-based triggers. */
+  ruleRuntime: RuleRuntime;
   /** Present when CDR_DROP_DIR is set. */
   cdrDropFolder?: CdrDropFolder;
   database: OpenDatabase;
@@ -138,6 +143,15 @@ export async function createPlatform(
   const notificationSender = new NotificationSender([() => notifications.deliverEmails(), () => notifications.deliverSms()], log, config.notifications.pollIntervalMs);
   notifications.onEnqueued(() => notificationSender.wake());
   smpp?.onBound(() => notificationSender.wake());
+  const ruleActions = new RuleActions(db, sims, lifecycle, topUps, () => noOutlet, () => noNotifier);
+  const rules = new RuleService(db, clock, accounts, groups, sims, catalog, ruleActions);
+  const ruleRuntime = new RuleRuntime({ db, clock, log, actions: ruleActions, outlet: () => noOutlet, allSims: () => network.index.all(), simByIccid: (iccid) => network.index.getByIccid(iccid) });
+  rules.onRulesChanged(() => void ruleRuntime.reload());
+  accounts.onAccountDeleted(() => void ruleRuntime.reload());
+  sims.onSimsUpdated((iccids) => ruleRuntime.simsUpdated(iccids));
+  lifecycle.onStateChanged((e) => ruleRuntime.stateChanged(e));
+  usage.setObserver(ruleRuntime);
+  await ruleRuntime.start();
   const services: Services = {
     config,
     db,
@@ -168,6 +182,7 @@ export async function createPlatform(
     terms,
     orders,
     invoices,
+    rules,
   };
 
   const runner = new JobRunner(
@@ -186,6 +201,7 @@ export async function createPlatform(
       { name: 'incomplete MO SMS parts expiry', run: () => notifications.pruneMoParts() },
       { name: 'prepaid terms: reminders, expiry, cancellation, resumption', run: () => terms.runDue() },
       { name: 'fulfilment of paid orders', run: () => orders.fulfilPaid() },
+      { name: 'automation rules: offline, test period and expiry', run: () => ruleRuntime.runScheduled() },
       { name: 'idempotency key expiry', run: () => pruneKeys(db, new Date(clock.now().getTime() - IDEMPOTENCY_RETENTION_MS)) },
     ],
     log,
@@ -218,6 +234,7 @@ export async function createPlatform(
   return {
     services,
     network,
+    ruleRuntime,
     database,
     runner,
     scheduler,
@@ -242,6 +259,7 @@ export async function createPlatform(
       await smpp?.stop();
       smtp?.close();
       await network.close();
+      await ruleRuntime.stop();
       await database.close();
     },
   };

@@ -11,6 +11,7 @@ import * as splitBilling from './0014-split-billing.ts';
 import * as eventsWebhooksAlerts from './0008-events-webhooks-alerts.ts';
 import * as notifications from './0009-notifications.ts';
 import * as orders from './0010-orders.ts';
+import * as rules from './0012-rules.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -27,5 +28,6 @@ export const migrationProvider: MigrationProvider = {
     '0008-events-webhooks-alerts': eventsWebhooksAlerts,
     '0009-notifications': notifications,
     '0010-orders': orders,
+    '0012-rules': rules,
   }),
 };
