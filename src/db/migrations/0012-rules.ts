@@ -3,13 +3,14 @@ import { runStatements } from './run-statements.ts';
 
 /**
  * Automation rules and their firings. A firing is unique per rule, subject, period and stage: recording it twice
- * (a retry, two packets at once) leaves one row. Pending firings are the durable queue of their actions.
+ * (a retry, two packets at once) leaves one row. Pending firings are the durable queue of their actions. A rule goes
+ * with its account, and its firings with it. `sims.expires_at` is the end of a SIM's prepaid term (expiry rules).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await runStatements(db, `
     CREATE TABLE rules (
       id text PRIMARY KEY,
-      account_id text NOT NULL REFERENCES accounts (id),
+      account_id text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
       name text NOT NULL,
       enabled boolean NOT NULL DEFAULT true,
       definition jsonb NOT NULL,
