@@ -249,6 +249,18 @@ describe.each(testDialects())('automation rules on %s', (dialect) => {
     expect((await t.api('POST', `/api/v1/rules/${id}/enable`)).json<{ enabled: boolean }>().enabled).toBe(true);
   });
 
+  it('acts on a firing left pending by a stop at the next start', async () => {
+    const ruleId = await createRule({ name: 'left pending', scope: { kind: 'sim', iccid: iccidFor(10) }, trigger: { type: 'session', event: 'start' }, actions: [{ type: 'suspend' }] });
+    await sql`
+      INSERT INTO rule_firings (rule_id, account_id, subject_kind, subject_id, subject_account_id, iccid, period, stage, inputs, status, actions, fired_at)
+      VALUES (${ruleId}, ${t.operatorAccountId}, 'sim', ${iccidFor(10)}, ${t.operatorAccountId}, ${iccidFor(10)}, 'p', 'start', '{}', 'pending',
+              '[{"type":"suspend","status":"pending","detail":null}]', ${t.clock.now()})`.execute(db());
+    await t.restart();
+    const [f] = await firings(ruleId);
+    expect(f).toMatchObject({ status: 'done', actions: [{ type: 'suspend', status: 'ok' }] });
+    expect((await stateOf(iccidFor(10))).state).toBe('suspended');
+  });
+
   it("keeps rules and firings within the tenant: a reseller cannot target another reseller's SIMs nor see its rules", async () => {
     const a = await createTenant(t, 'reseller', 'Rules A');
     const b = await createTenant(t, 'reseller', 'Rules B');
