@@ -25,7 +25,7 @@ const RuleSchema = z
 const RuleBody = z
   .object({ accountId: z.string().min(1).max(100).optional().describe("the account that owns the rule (default: the caller's)"), ...RuleDefinitionSchema.shape })
   .strict()
-  .meta({ id: 'RuleInput' });
+  .meta({ id: 'NewRule' });
 
 const SubjectSchema = z.object({ kind: z.enum(['sim', 'group', 'pool']), id: z.string() });
 const ActionResultSchema = z.object({ type: z.string(), status: z.enum(['pending', 'ok', 'failed', 'skipped', 'simulated']), detail: z.string().nullable() });
