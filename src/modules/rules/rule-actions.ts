@@ -2,7 +2,7 @@
  * Executes the actions of a recorded firing, as the rule's own account (so a rule can only act on SIMs its account
  * sees), and returns one result per action. Channels that are not configured give `skipped`.
  */
-import type { Db } from '../../db/database.ts';
+import type { Db, Executor } from '../../db/database.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { Principal, Role } from '../accounts/account.ts';
 import type { LifecycleService } from '../sims/lifecycle.service.ts';
@@ -22,7 +22,8 @@ export interface OutgoingEvent {
 /** Where rules publish events (webhooks consume them); `available` false while no outbox is wired. */
 export interface EventOutlet {
   readonly available: boolean;
-  publish(events: OutgoingEvent[], at: Date): Promise<void>;
+  /** Publishes with `db`: the transaction of the change the events report. */
+  publish(db: Executor, events: OutgoingEvent[], at: Date): Promise<void>;
 }
 
 /** Email and SMS delivery (see modules/notifications); `available` false while none is wired. */
@@ -87,7 +88,7 @@ export class RuleActions {
       case 'webhook': {
         const outlet = this.outlet();
         if (!outlet.available) return skipped(SKIPPED_CHANNEL);
-        await outlet.publish([firedEvent(rule, firing)], new Date());
+        await outlet.publish(this.db, [firedEvent(rule, firing)], firing.firedAt);
         return ok('rule.fired published');
       }
       case 'notify_email': {

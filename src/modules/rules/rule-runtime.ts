@@ -293,14 +293,14 @@ export class RuleRuntime {
 
 
   private thresholdEvent(o: Observation, c: { percents: readonly number[]; of: 'sim' | 'pool'; planId: string; cycle: string; usedBytes: number; allowanceBytes: number }): void {
-    const subject = c.of === 'pool' ? { kind: 'pool' as const, id: `${o.sim.accountId}|${c.planId}` } : { kind: 'sim' as const, id: o.sim.iccid };
+    const pool = c.of === 'pool' ? `${o.sim.accountId}|${c.planId}` : null;
     for (const percent of c.percents) {
       this.stats.thresholdEvents++;
       this.events.push({
         type: 'usage.threshold_crossed',
         accountId: o.sim.accountId,
-        subject,
-        data: { iccid: o.sim.iccid, of: c.of, planId: c.planId, cycle: c.cycle, percent, usedBytes: c.usedBytes, allowanceBytes: c.allowanceBytes, at: o.at.toISOString() },
+        subject: { kind: 'sim', id: o.sim.iccid },
+        data: { iccid: o.sim.iccid, of: c.of, pool, planId: c.planId, cycle: c.cycle, percent, usedBytes: c.usedBytes, allowanceBytes: c.allowanceBytes, at: o.at.toISOString() },
       });
     }
     this.scheduleFlush();
@@ -332,9 +332,14 @@ export class RuleRuntime {
       this.events = [];
       try {
         const outlet = this.d.outlet();
-        const recorded = await repo.insertFirings(this.d.db, firings);
+        const at = this.d.clock.now();
+        // NOTE: firings and threshold events of one batch commit together.
+        const recorded = await this.d.db.transaction().execute(async (trx) => {
+          const rows = await repo.insertFirings(trx, firings);
+          if (events.length && outlet.available) await outlet.publish(trx, events, at);
+          return rows;
+        });
         this.stats.recorded += recorded.length;
-        if (events.length && outlet.available) await outlet.publish(events, this.d.clock.now());
         if (recorded.length) this.wake();
       } catch (err) {
         this.d.log.error({ err, firings: firings.length, events: events.length }, 'could not record rule firings; trying again');
