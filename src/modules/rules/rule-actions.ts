@@ -82,8 +82,8 @@ export class RuleActions {
   private async runOne(rule: Rule, firing: RuleFiring, action: RuleAction, principal: Principal): Promise<ActionResult> {
     const ok = (detail: string | null = null): ActionResult => ({ type: action.type, status: 'ok', detail });
     const skipped = (detail: string): ActionResult => ({ type: action.type, status: 'skipped', detail });
-    const vars = { rule: rule.name, ruleId: rule.id, subject: firing.subject, iccid: firing.iccid, stage: firing.stage, period: firing.period, ...firing.inputs };
     const reason = `rule ${rule.id} (${rule.name})${firing.stage ? ` stage ${firing.stage}` : ''}`;
+    const vars = templateVars(rule, firing, reason);
     switch (action.type) {
       case 'webhook': {
         const outlet = this.outlet();
@@ -141,6 +141,34 @@ export class RuleActions {
       }
     }
   }
+}
+
+const text = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v));
+
+/** Variables for any e-mail template: the generic one (title, message) and the usage, expiry and test-period ones. */
+function templateVars(rule: Rule, firing: RuleFiring, reason: string): Record<string, string> {
+  const i = firing.inputs;
+  const subject = `${firing.subject.kind} ${firing.subject.id}`;
+  const details = Object.entries(i)
+    .map(([k, v]) => `${k}: ${text(v)}`)
+    .join(', ');
+  return {
+    title: `Meridian: ${rule.name}`,
+    message: `${reason} fired for ${subject} (${firing.period})${details ? `; ${details}` : ''}`,
+    subject,
+    iccid: firing.iccid ?? '',
+    percent: text(i.stage ?? firing.stage),
+    used: text(i.usedBytes),
+    limit: text(i.allowanceBytes ?? i.thresholdBytes),
+    expiresAt: text(i.expiresAt),
+    endsAt: text(i.testEndsAt),
+    reason,
+    severity: 'warning',
+    rule: rule.name,
+    ruleId: rule.id,
+    stage: firing.stage,
+    period: firing.period,
+  };
 }
 
 /** The `rule.fired` event of a firing. */

@@ -74,7 +74,7 @@ export const RuleConditionsSchema = z
 
 export const RuleActionSchema = z
   .discriminatedUnion('type', [
-    z.object({ type: z.literal('notify_email'), to: z.array(z.email()).min(1).max(20), lang: z.enum(['zh', 'en']).default('zh'), template: z.string().max(100).default('rule_fired') }).strict(),
+    z.object({ type: z.literal('notify_email'), to: z.array(z.email()).min(1).max(20), lang: z.enum(['zh', 'en']).default('zh'), template: z.string().max(100).default('generic').describe('an e-mail template: generic, usage_threshold, prepaid_expiry, test_period_ending, sim_suspended, …') }).strict(),
     z.object({ type: z.literal('notify_sms'), to: z.string().regex(/^\d{6,15}$/, 'must be an MSISDN of 6-15 digits'), text: z.string().min(1).max(500).optional() }).strict(),
     z.object({ type: z.literal('webhook') }).strict().describe('publishes rule.fired to the webhooks subscribed to it'),
     z.object({ type: z.literal('suspend'), reason: z.string().max(200).optional() }).strict(),
