@@ -35,7 +35,8 @@ import { LifecycleService } from './modules/sims/lifecycle.service.ts';
 import { SimImportService } from './modules/sims/sim-import.service.ts';
 import { SimService } from './modules/sims/sim.service.ts';
 import { UsageReportService } from './modules/usage/usage.service.ts';
-import { noNotifier, noOutlet, RuleActions } from './modules/rules/rule-actions.ts';
+import { type EventOutlet, noNotifier, RuleActions } from './modules/rules/rule-actions.ts';
+import { publishEvents } from './modules/events/event.repository.ts';
 import { RuleRuntime } from './modules/rules/rule-runtime.ts';
 import { RuleService } from './modules/rules/rule.service.ts';
 import type { Services } from './services.ts';
@@ -143,13 +144,15 @@ export async function createPlatform(
   const notificationSender = new NotificationSender([() => notifications.deliverEmails(), () => notifications.deliverSms()], log, config.notifications.pollIntervalMs);
   notifications.onEnqueued(() => notificationSender.wake());
   smpp?.onBound(() => notificationSender.wake());
-  const ruleActions = new RuleActions(db, sims, lifecycle, topUps, () => noOutlet, () => noNotifier);
+  const ruleOutlet: EventOutlet = { available: true, publish: publishEvents };
+  const ruleActions = new RuleActions(db, sims, lifecycle, topUps, () => ruleOutlet, () => noNotifier);
   const rules = new RuleService(db, clock, accounts, groups, sims, catalog, ruleActions);
-  const ruleRuntime = new RuleRuntime({ db, clock, log, actions: ruleActions, outlet: () => noOutlet, allSims: () => network.index.all(), simByIccid: (iccid) => network.index.getByIccid(iccid) });
+  const ruleRuntime = new RuleRuntime({ db, clock, log, actions: ruleActions, outlet: () => ruleOutlet, allSims: () => network.index.all(), simByIccid: (iccid) => network.index.getByIccid(iccid) });
   rules.onRulesChanged(() => void ruleRuntime.reload());
   accounts.onAccountDeleted(() => void ruleRuntime.reload());
   sims.onSimsUpdated((iccids) => ruleRuntime.simsUpdated(iccids));
   lifecycle.onStateChanged((e) => ruleRuntime.stateChanged(e));
+  alerts.onRaised((raised) => raised.forEach((a) => ruleRuntime.alertRaised(a, a.raisedAt)));
   usage.setObserver(ruleRuntime);
   await ruleRuntime.start();
   const services: Services = {

@@ -90,11 +90,16 @@ describe.each(testDialects())('automation rules on %s', (dialect) => {
     let list = await firings(ruleId);
     expect(list.map((f) => [f.stage, f.period])).toEqual([['70', '2026-01']]);
     expect(list[0]).toMatchObject({ iccid: iccidFor(1), subject: { kind: 'sim', id: iccidFor(1) }, status: 'done', inputs: { allowanceBytes: MB, stage: 70 } });
-    expect(['ok', 'skipped']).toContain(list[0]!.actions[0]!.status);
+    expect(list[0]!.actions[0]).toMatchObject({ type: 'webhook', status: 'ok' });
+    const fired = (await t.api('GET', `/api/v1/events?type=rule.fired&subjectId=${iccidFor(1)}`)).json<{ items: { data: Record<string, unknown> }[] }>().items;
+    expect(fired[0]!.data).toMatchObject({ ruleId, stage: '70', period: '2026-01', trigger: 'usage' });
     await engine().accounting(gateway, packet(1, 'p1', { bytesIn: 1100 * KB }));
     await engine().accounting(gateway, packet(1, 'p1', { bytesIn: 1200 * KB }));
     list = await firings(ruleId);
     expect(list.map((f) => f.stage)).toEqual(['70', '90', '100']);
+    const crossed = (await t.api('GET', `/api/v1/events?type=usage.threshold_crossed&subjectId=${iccidFor(1)}&order=asc`)).json<{ items: { data: Record<string, unknown> }[] }>().items;
+    expect(crossed.map((e) => e.data.percent)).toEqual([70, 90, 100]);
+    expect(crossed[2]!.data).toMatchObject({ of: 'sim', planId: 'cn-1mb', cycle: '2026-01', allowanceBytes: MB, usedBytes: MB, pool: null });
 
     t.clock.set('2026-02-02T02:00:00Z');
     await engine().accounting(gateway, packet(1, 'p1', { bytesIn: 1300 * KB }));
@@ -247,6 +252,15 @@ describe.each(testDialects())('automation rules on %s', (dialect) => {
     expect((await t.api('POST', `/api/v1/rules/${id}/disable`)).json<{ enabled: boolean }>().enabled).toBe(false);
     expect((await t.api('GET', '/api/v1/rules?enabled=false')).json<{ items: { id: string }[] }>().items.map((r) => r.id)).toEqual([id]);
     expect((await t.api('POST', `/api/v1/rules/${id}/enable`)).json<{ enabled: boolean }>().enabled).toBe(true);
+  });
+
+  it('fires policy-violation rules on alerts of their type', async () => {
+    const ruleId = await createRule({ name: 'imei mismatch', scope: { kind: 'sim', iccid: iccidFor(11) }, trigger: { type: 'policy_violation', alertType: 'imei_mismatch' }, actions: [{ type: 'webhook' }] });
+    const raise = (type: string) =>
+      t.platform.services.alerts.raise(db(), [{ accountId: t.operatorAccountId, type, severity: 'critical', subject: { kind: 'sim', id: iccidFor(11) }, message: `${type} on SIM 11` }], t.clock.now());
+    await raise('out_of_region');
+    await raise('imei_mismatch');
+    expect((await firings(ruleId)).map((f) => f.inputs)).toEqual([{ alertType: 'imei_mismatch', message: 'imei_mismatch on SIM 11' }]);
   });
 
   it('acts on a firing left pending by a stop at the next start', async () => {

@@ -33,11 +33,7 @@ export interface Notifier {
   sms(m: { accountId: string; to: string; text: string; iccid?: string }): Promise<{ id: string; status: string }>;
 }
 
-/** Channels not wired yet: every use is recorded as skipped. */
-export const noOutlet: EventOutlet = {
-  available: false,
-  publish: () => Promise.resolve(),
-};
+/** No notification channel wired: every use is recorded as skipped. */
 export const noNotifier: Notifier = {
   available: false,
   email: () => Promise.reject(new Error('no notification channel')),
