@@ -36,7 +36,6 @@ import { SimImportService } from './modules/sims/sim-import.service.ts';
 import { SimService } from './modules/sims/sim.service.ts';
 import { UsageReportService } from './modules/usage/usage.service.ts';
 import { type EventOutlet, noNotifier, RuleActions } from './modules/rules/rule-actions.ts';
-import { publishEvents } from './modules/events/event.repository.ts';
 import { RuleRuntime } from './modules/rules/rule-runtime.ts';
 import { RuleService } from './modules/rules/rule.service.ts';
 import type { Services } from './services.ts';
