@@ -15,7 +15,8 @@
  * 20000,25000,30000,40000,50000), BENCH_INTERIMS (4), BENCH_SOCKETS (64), BENCH_DATABASE_URL (postgres://postgres:postgres@
  * 127.0.0.1:5432; the benchmark creates meridian_bench_freeradius, meridian_bench_radius_base and meridian_bench_radius
  * there), BENCH_FRESH=1 (rebuild the SIM bases), BENCH_SERVER_PROF=DIR (V8 CPU profile of the Meridian server),
- * BENCH_PLANS=1 (Meridian's SIMs on rate plans: pooled, with overage, with a limit; every packet rated).
+ * BENCH_PLANS=1 (Meridian's SIMs on rate plans: pooled, with overage, with a limit; every packet rated),
+ * BENCH_RULES=10 (that many automation rules on the account of the SIMs, evaluated after every commit).
  * PostgreSQL keeps its own settings (fsync on). Everything listens and sends on 127.0.0.1 only.
  */
 import { mkdirSync } from 'node:fs';
@@ -25,7 +26,7 @@ import { AccountingLoad, DEFAULT_RATES, describeStep, parseRates, searchSustaine
 import { baseUrl, checkpoint, databaseUrl, dropDatabase, intEnv, selected, withAdmin } from './support/env.ts';
 import { freeRadiusMissing, startFreeRadius } from './support/freeradius.ts';
 import { type LoadReport, startLoadMeter, waitForQuietMachine } from './support/load.ts';
-import { assignBenchPlans, describeCounters, dropStore, prepareStore, radiusCounters, startMeridian, storeTotals, waitUntilIdle } from './support/meridian-radius.ts';
+import { assignBenchPlans, assignBenchRules, describeCounters, dropStore, prepareStore, radiusCounters, startMeridian, storeTotals, waitUntilIdle } from './support/meridian-radius.ts';
 import { heading, int, line, machine } from './support/report.ts';
 
 const SIMS = intEnv('BENCH_SIMS', 100_000);
@@ -152,6 +153,8 @@ async function runMeridian(kind: 'postgres' | 'pglite'): Promise<Outcome> {
   const { store, origin } = await prepareStore(kind, SIMS, PORTS.meridian, OUT_DIR);
   line(`  store: ${store.dialect === 'postgres' ? store.database : store.dir}, ${origin}`);
   if (process.env.BENCH_PLANS === '1') line(`  plans: ${await assignBenchPlans(store, SIMS)}`);
+  const rules = intEnv('BENCH_RULES', 0);
+  if (rules > 0) line(`  rules: ${await assignBenchRules(store, rules)}`);
   const profileDir = process.env.BENCH_SERVER_PROF;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const m = await startMeridian({ store, ...PORTS.meridian, cpuProfileDir: profileDir });

@@ -36,6 +36,9 @@ import { LifecycleService } from './modules/sims/lifecycle.service.ts';
 import { SimImportService } from './modules/sims/sim-import.service.ts';
 import { SimService } from './modules/sims/sim.service.ts';
 import { UsageReportService } from './modules/usage/usage.service.ts';
+import { type EventOutlet, noNotifier, RuleActions } from './modules/rules/rule-actions.ts';
+import { RuleRuntime } from './modules/rules/rule-runtime.ts';
+import { RuleService } from './modules/rules/rule.service.ts';
 import type { Services } from './services.ts';
 import { EventService } from './modules/events/event.service.ts';
 import { AlertService } from './modules/alerts/alert.service.ts';
@@ -51,6 +54,8 @@ export interface Platform {
   services: Services;
   /** Gateways in memory and real-time enforcement, for the RADIUS server. */
   network: NetworkSide;
+  /** Automation rules in memory: evaluation after commits, the firing queue, time-based triggers. */
+  ruleRuntime: RuleRuntime;
   /** Present when CDR_DROP_DIR is set. */
   cdrDropFolder?: CdrDropFolder;
   database: OpenDatabase;
@@ -142,6 +147,17 @@ export async function createPlatform(
   const notificationSender = new NotificationSender([() => notifications.deliverEmails(), () => notifications.deliverSms()], log, config.notifications.pollIntervalMs);
   notifications.onEnqueued(() => notificationSender.wake());
   smpp?.onBound(() => notificationSender.wake());
+  const ruleOutlet: EventOutlet = { available: true, publish: publishEvents };
+  const ruleActions = new RuleActions(db, sims, lifecycle, topUps, () => ruleOutlet, () => noNotifier);
+  const rules = new RuleService(db, clock, accounts, groups, sims, catalog, ruleActions);
+  const ruleRuntime = new RuleRuntime({ db, clock, log, actions: ruleActions, outlet: () => ruleOutlet, allSims: () => network.index.all(), simByIccid: (iccid) => network.index.getByIccid(iccid) });
+  rules.onRulesChanged(() => void ruleRuntime.reload());
+  accounts.onAccountDeleted(() => void ruleRuntime.reload());
+  sims.onSimsUpdated((iccids) => ruleRuntime.simsUpdated(iccids));
+  lifecycle.onStateChanged((e) => ruleRuntime.stateChanged(e));
+  alerts.onRaised((raised) => raised.forEach((a) => ruleRuntime.alertRaised(a, a.raisedAt)));
+  usage.setObserver(ruleRuntime);
+  await ruleRuntime.start();
   const services: Services = {
     config,
     db,
@@ -173,6 +189,7 @@ export async function createPlatform(
     terms,
     orders,
     invoices,
+    rules,
   };
 
   const runner = new JobRunner(
@@ -191,6 +208,7 @@ export async function createPlatform(
       { name: 'incomplete MO SMS parts expiry', run: () => notifications.pruneMoParts() },
       { name: 'prepaid terms: reminders, expiry, cancellation, resumption', run: () => terms.runDue() },
       { name: 'fulfilment of paid orders', run: () => orders.fulfilPaid() },
+      { name: 'automation rules: offline, test period and expiry', run: () => ruleRuntime.runScheduled() },
       { name: 'idempotency key expiry', run: () => pruneKeys(db, new Date(clock.now().getTime() - IDEMPOTENCY_RETENTION_MS)) },
     ],
     log,
@@ -223,6 +241,7 @@ export async function createPlatform(
   return {
     services,
     network,
+    ruleRuntime,
     database,
     runner,
     scheduler,
@@ -247,6 +266,7 @@ export async function createPlatform(
       await smpp?.stop();
       smtp?.close();
       await network.close();
+      await ruleRuntime.stop();
       await database.close();
     },
   };

@@ -28,6 +28,7 @@ import type { UsageReportService } from './modules/usage/usage.service.ts';
 import type { EventService } from './modules/events/event.service.ts';
 import type { AlertService } from './modules/alerts/alert.service.ts';
 import type { WebhookService } from './modules/webhooks/webhook.service.ts';
+import type { RuleService } from './modules/rules/rule.service.ts';
 
 /** Everything the edges (HTTP, CLI, jobs) call: built once by the composition root. */
 export interface Services {
@@ -62,4 +63,5 @@ export interface Services {
   terms: PrepaidTermService;
   orders: OrderService;
   invoices: InvoiceService;
+  rules: RuleService;
 }

@@ -15,6 +15,8 @@ import { sql } from 'kysely';
 import { migrateToLatest, openDatabase } from '../../src/db/open-database.ts';
 import { insertPlanVersions, insertZones } from '../../src/modules/rating/catalog.repository.ts';
 import { createRatePlan, GB, MB } from '../../src/modules/rating/rate-plan.ts';
+import { insertRule } from '../../src/modules/rules/rule.repository.ts';
+import { RuleDefinitionSchema, type RuleDefinitionInput } from '../../src/modules/rules/rule.ts';
 import { databaseNote, databaseUrl, dropDatabase, recreateDatabase, setDatabaseNote } from './env.ts';
 import { progress } from './report.ts';
 import type { ServeReady } from './serve.ts';
@@ -276,6 +278,42 @@ export async function assignBenchPlans(store: Store, count: number): Promise<str
     await sql`
       UPDATE sims SET plan_id = (ARRAY['bench-pool', 'bench-overage', 'bench-1gb'])[1 + (substr(iccid, 8, 12)::bigint % 3)]`.execute(database.db);
     return `${count.toLocaleString('en-US')} SIMs rated: a third each on a pooled plan, a plan with overage and a 1 GB plan`;
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * Ten automation rules on the account that holds the SIMs (BENCH_RULES=10): the reminders and alerts of the seeds, six
+ * of them evaluated by the engine on every packet, the rest by the scheduler. Their actions publish a webhook event.
+ */
+export async function assignBenchRules(store: Store, perAccount: number): Promise<string> {
+  const database = await openDatabase(store.dialect === 'postgres' ? { url: databaseUrl(store.database), dataDir: 'memory://' } : { dataDir: store.dir });
+  try {
+    await migrateToLatest(database.db);
+    const { rows } = await sql<{ account_id: string; n: number }>`SELECT account_id, count(*)::int AS n FROM sims GROUP BY account_id ORDER BY n DESC LIMIT 1`.execute(database.db);
+    const account = rows[0]!.account_id;
+    const scope = { kind: 'account' as const, id: account };
+    const actions = [{ type: 'webhook' as const }];
+    const all: Omit<RuleDefinitionInput, 'scope' | 'actions'>[] = [
+      { name: 'monthly usage 80 MB and 100 MB', trigger: { type: 'usage', period: 'cycle', megabytes: [80, 100] } },
+      { name: 'daily traffic anomaly over 150 MB', trigger: { type: 'usage', period: 'day', megabytes: [150] } },
+      { name: 'staged 70/90/100 % of the allowance', trigger: { type: 'usage', percents: [70, 90, 100] } },
+      { name: 'pool at 70/90/100 %', trigger: { type: 'usage', of: 'pool', percents: [70, 90, 100] } },
+      { name: 'network is not China Mobile', trigger: { type: 'network_not', mccMnc: ['46000', '46002', '46007'] } },
+      { name: 'IMEI changed', trigger: { type: 'imei_change' } },
+      { name: 'country changed', trigger: { type: 'network_change', what: 'country' } },
+      { name: 'session stop of fleet SIMs', trigger: { type: 'session', event: 'stop' }, conditions: { all: [{ label: ['fleet'] }], any: [{ state: ['active'] }, { state: ['test'] }] } },
+      { name: 'offline for more than 2 minutes', trigger: { type: 'offline', minutes: 2 } },
+      { name: 'expiry in 30 and 15 days', trigger: { type: 'expiry', days: [30, 15] } },
+    ];
+    const now = new Date();
+    for (const [i, d] of all.slice(0, perAccount).entries()) {
+      const def = RuleDefinitionSchema.parse({ ...d, scope, actions });
+      await insertRule(database.db, { ...def, id: `rul_bench_${i}`, accountId: account, templateId: null, createdBy: 'bench' }, now);
+    }
+    const n = Math.min(perAccount, all.length);
+    return `${n} automation rules on the account of the SIMs (${Math.min(n, 8)} evaluated on every packet, the others by the scheduler)`;
   } finally {
     await database.close();
   }

@@ -9,6 +9,7 @@ import { registerGatewayCommands } from './gateway-commands.ts';
 import { registerJobCommands } from './job-commands.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerOrderCommands } from './order-commands.ts';
+import { registerRuleCommands } from './rule-commands.ts';
 import { registerSimCommands } from './sim-commands.ts';
 import { registerSmsCommands } from './sms-commands.ts';
 import { registerUsageCommands } from './usage-commands.ts';
@@ -30,6 +31,7 @@ export function registerApiCommands(program: Command): void {
   registerSmsCommands(program);
   registerPolicyCommands(program);
   registerOrderCommands(program);
+  registerRuleCommands(program);
   program.addHelpText(
     'after',
     '\nAPI commands call a running server (--url, MERIDIAN_URL) with an API key (--api-key, MERIDIAN_API_KEY).\n' +

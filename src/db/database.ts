@@ -651,6 +651,38 @@ export interface SmsMoPartTable {
   received_at: Timestamp;
 }
 
+export interface RuleTable {
+  id: string;
+  account_id: string;
+  name: string;
+  enabled: boolean;
+  /** Scope, trigger, conditions, actions, repeat and cool-down (see modules/rules/rule.ts). */
+  definition: Json<Record<string, unknown>>;
+  template_id: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RuleFiringTable {
+  id: Generated<number>;
+  rule_id: string;
+  /** The rule's account (firings are seen by it and the accounts above it). */
+  account_id: string;
+  subject_kind: string;
+  subject_id: string;
+  subject_account_id: string;
+  iccid: string | null;
+  period: string;
+  stage: string;
+  inputs: Json<Record<string, unknown>>;
+  /** `pending` until every action has a result, then `done`. */
+  status: string;
+  actions: Json<Record<string, unknown>[]>;
+  fired_at: Timestamp;
+  completed_at: Timestamp | null;
+}
+
 export interface Database {
   accounts: AccountTable;
   groups: GroupTable;
@@ -698,6 +730,8 @@ export interface Database {
   order_events: OrderEventTable;
   payments: PaymentTable;
   invoice_requests: InvoiceRequestTable;
+  rules: RuleTable;
+  rule_firings: RuleFiringTable;
 }
 
 export type Db = Kysely<Database>;

@@ -8,6 +8,7 @@ import type { Clock } from '../shared/clock.ts';
 import { localDate } from '../shared/time-zone.ts';
 import type { Enforcement as RatingEnforcement } from '../modules/rating/rating.ts';
 import { Backpressure, GroupCommit } from './group-commit.ts';
+import { observeCommitted, type UsageObserver } from './observations.ts';
 import { type Rated, RatingBook } from './rating-book.ts';
 import type { HotSim, SimIndex } from './sim-index.ts';
 
@@ -94,6 +95,7 @@ export class UsageEngine {
   private readonly lanes: GroupCommit<CommitItem>[];
   private readonly run: StatementRunner;
   private readonly commitListeners: ((size: number, ms: number) => void)[] = [];
+  private observer: UsageObserver | undefined;
   /** Plans, zones and the balances of the current cycle. */
   readonly rating: RatingBook;
 
@@ -137,6 +139,11 @@ export class UsageEngine {
   /** Calls `listener` after each group commit with its number of items and how long it took. */
   onCommit(listener: (size: number, ms: number) => void): void {
     this.commitListeners.push(listener);
+  }
+
+  /** Sets who evaluates automation rules and usage thresholds on what each commit made durable. */
+  setObserver(observer: UsageObserver): void {
+    this.observer = observer;
   }
 
   get queued(): number {
@@ -273,6 +280,7 @@ export class UsageEngine {
     });
     this.checkTransitions(sim, input.status === 'start' || bytes > 0);
     if (rated) this.enforce(sim, rated);
+    if (this.observer) observeCommitted(this.observer, sim, bytes, now, rated, { before, current });
     if (status !== 'stop') this.hooks.onUsage?.(sim, current, null);
     return 'recorded';
   }
@@ -293,6 +301,7 @@ export class UsageEngine {
       else byLane.set(lane, [r]);
     }
     const enforcements: [HotSim, Rated][] = [];
+    const observed: [HotSim, number, Date, Rated | undefined][] = [];
     await Promise.all(
       [...byLane].map(([lane, part]) => {
         const undos: (() => void)[] = [];
@@ -302,6 +311,7 @@ export class UsageEngine {
           const undoSim = this.addUsage(sim, r.bytesIn + r.bytesOut, now, r.endAt);
           const rated = this.rating.rate(sim, r.bytesIn + r.bytesOut, 0, r.mccMnc, r.endAt);
           undos.push(rated ? () => (this.rating.undo(sim, rated), undoSim()) : undoSim);
+          observed.push([sim, r.bytesIn + r.bytesOut, r.endAt, rated]);
           if (rated) {
             balances.add(sim.iccid);
             if (rated.poolKey) pools.add(rated.poolKey);
@@ -315,6 +325,7 @@ export class UsageEngine {
     );
     for (const sim of new Set(records.map((r) => r.sim))) this.checkTransitions(sim, true);
     for (const [sim, rated] of enforcements) this.enforce(sim, rated);
+    if (this.observer) for (const [sim, bytes, at, rated] of observed) observeCommitted(this.observer, sim, bytes, at, rated);
     if (this.hooks.onUsage) for (const r of records) this.hooks.onUsage(r.sim, null, r);
   }
 
@@ -346,7 +357,9 @@ export class UsageEngine {
         Object.assign(s, { status: 'stop', stoppedAt: now, stopCause: cause });
         const sim = this.sims.getByIccid(s.iccid);
         if (!sim) return Promise.resolve();
-        return this.laneOf(sim, now).submit({ usage: [], session: { ...s }, sims: [sim], connection: { lastSeenAt: s.lastSeenAt, state: 'stop' }, undo: () => Object.assign(s, before) });
+        return this.laneOf(sim, now)
+          .submit({ usage: [], session: { ...s }, sims: [sim], connection: { lastSeenAt: s.lastSeenAt, state: 'stop' }, undo: () => Object.assign(s, before) })
+          .then(() => this.observer && observeCommitted(this.observer, sim, 0, now, undefined, { before, current: s }));
       }),
     );
     return closing.length;

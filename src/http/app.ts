@@ -27,6 +27,7 @@ import { usageRoutes } from '../modules/usage/usage.routes.ts';
 import { eventRoutes } from '../modules/events/event.routes.ts';
 import { alertRoutes } from '../modules/alerts/alert.routes.ts';
 import { webhookRoutes } from '../modules/webhooks/webhook.routes.ts';
+import { ruleRoutes } from '../modules/rules/rule.routes.ts';
 import type { Services } from '../services.ts';
 import { registerAuthentication } from './auth.ts';
 import { referencePage } from './docs-page.ts';
@@ -129,6 +130,7 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
       await api.register(topUpProductRoutes(s));
       await api.register(orderRoutes(s));
       await api.register(invoiceRoutes(s));
+      await api.register(ruleRoutes(s));
     },
     { prefix: '/api/v1' },
   );

@@ -12,6 +12,7 @@ import * as eventsWebhooksAlerts from './0008-events-webhooks-alerts.ts';
 import * as notifications from './0009-notifications.ts';
 import * as policies from './0011-policies.ts';
 import * as orders from './0010-orders.ts';
+import * as rules from './0012-rules.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -29,5 +30,6 @@ export const migrationProvider: MigrationProvider = {
     '0009-notifications': notifications,
     '0011-policies': policies,
     '0010-orders': orders,
+    '0012-rules': rules,
   }),
 };

@@ -33,6 +33,8 @@ const handledEvent = (a: Alert): NewEvent => ({
 
 /** Alerts (告警): raised by the platform's rules, listed and searched, handled with a remark by the account's people. */
 export class AlertService {
+  private readonly raisedListeners: ((alerts: Alert[]) => void)[] = [];
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
@@ -62,7 +64,14 @@ export class AlertService {
     };
     if (db.isTransaction) await write(db);
     else await db.transaction().execute(write);
+    // NOTE: raised inside a caller's transaction, the listeners hear of the alerts before that transaction commits.
+    for (const listener of this.raisedListeners) listener(stored);
     return stored;
+  }
+
+  /** Called after alerts are raised (policy-violation rules). */
+  onRaised(listener: (alerts: Alert[]) => void): void {
+    this.raisedListeners.push(listener);
   }
 
   /** Alerts of the caller's subtree matching every given filter, newest first. */

@@ -154,6 +154,37 @@ export const eventCatalog = {
       messageId: z.string().nullable().describe("the SMSC's message id (of the first segment)"),
     }),
   },
+  'usage.threshold_crossed': {
+    description:
+      "The rated usage of a SIM, or of the pool it shares, crossed one of its plan's notification percents (70, 90 and 100 % of the included data by default) in the current cycle. Published once the usage is durable, once per threshold and cycle.",
+    subject: 'sim',
+    schema: z.object({
+      iccid: iccid.describe('the SIM whose usage crossed the threshold'),
+      of: z.enum(['sim', 'pool']).describe("whose allowance: the SIM's own included data, or its pool's"),
+      pool: z.string().nullable().describe('the pool (`<account>|<plan>`) when of is pool'),
+      planId: z.string(),
+      cycle: z.string().describe('billing cycle, YYYY-MM in the account time zone'),
+      percent: z.number().int().describe('the threshold crossed, in percent of the allowance'),
+      usedBytes: z.number().int().describe('included data used after the usage'),
+      allowanceBytes: z.number().int().describe('the allowance: the SIM\'s included data or the pool\'s size'),
+      at: z.string().describe('RFC 3339 time of the usage'),
+    }),
+  },
+  'rule.fired': {
+    description: 'An automation rule (自动化规则) fired and ran its webhook action. The subject is the SIM, or the group or pool of a rule on their usage.',
+    subject: 'sim',
+    schema: z.object({
+      ruleId: z.string(),
+      ruleName: z.string(),
+      firingId: z.number().int().describe('the firing in the firings log (GET /api/v1/rule-firings)'),
+      trigger: z.string().describe('the trigger type, e.g. `usage`, `offline`, `network_not`'),
+      subject: z.object({ kind: z.enum(['sim', 'group', 'pool']), id: z.string() }),
+      period: z.string().describe('the cycle, day or spell the firing counts in'),
+      stage: z.string().describe('the stage that fired (e.g. `90` for 90 %), or empty'),
+      inputs: z.record(z.string(), z.unknown()).describe('the trigger values that made the rule fire'),
+      firedAt: z.string().describe('RFC 3339 time of the firing'),
+    }),
+  },
 } satisfies Record<string, EventDefinition>;
 
 export type EventType = keyof typeof eventCatalog;

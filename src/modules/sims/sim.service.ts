@@ -73,6 +73,7 @@ export function checkLabels(labels: string[]): void {
 
 export class SimService {
   private readonly changeListeners: ((iccids: string[]) => void)[] = [];
+  private readonly updateListeners: ((iccids: string[]) => void)[] = [];
 
   constructor(
     private readonly db: Db,
@@ -86,6 +87,11 @@ export class SimService {
   /** Called after SIMs change owner or are deleted (the network side refreshes its copy of them). */
   onSimsChanged(listener: (iccids: string[]) => void): void {
     this.changeListeners.push(listener);
+  }
+
+  /** Called after any attribute update of SIMs is committed (group, labels, custom fields, IMEI, owner, plan). */
+  onSimsUpdated(listener: (iccids: string[]) => void): void {
+    this.updateListeners.push(listener);
   }
 
   private notify(iccids: string[]): void {
@@ -199,6 +205,7 @@ export class SimService {
       );
     });
     this.notify(changed.filter((o) => o.changes.some((c) => c.field === 'account' || c.field === 'plan' || c.field === 'group' || c.field === 'imei')).map((o) => o.iccid));
+    for (const listener of this.updateListeners) listener(changed.map((o) => o.iccid));
     return outcomes;
   }
 

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/config.ts';
+import { Attr, Code } from '../src/radius/attributes.ts';
+import { type RunningServer, startServer } from '../src/server.ts';
+import { freshDatabase, testDialects } from './support/databases.ts';
+import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
+import { TestDae, TestGateway } from './support/radius-peer.ts';
+
+const KEY = 'mk_rulesRadiusTestKey0123456789abcdef';
+const SECRET = 'gateway-secret-rules';
+
+describe.each(testDialects())('a rule suspending a SIM over RADIUS on %s', (dialect) => {
+  let server: RunningServer;
+  let drop: () => Promise<void>;
+  let gw: TestGateway;
+  let dae: TestDae;
+  let acct: number;
+  let auth: number;
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${KEY}`, ...(body === undefined ? {} : typeof body === 'string' ? { 'content-type': 'text/csv' } : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> & { items: Record<string, unknown>[] } };
+  };
+  const waitFor = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
+  };
+
+  beforeAll(async () => {
+    const db = await freshDatabase(dialect);
+    drop = () => db.drop();
+    server = await startServer(
+      loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: db.dataDir,
+        ...(db.url ? { DATABASE_URL: db.url } : {}),
+        LOG_LEVEL: 'silent',
+        MERIDIAN_API_KEY: KEY,
+        RADIUS_HOST: '127.0.0.1',
+        RADIUS_AUTH_PORT: '0',
+        RADIUS_ACCT_PORT: '0',
+        DISCONNECT_TIMEOUT_MS: '200',
+        DISCONNECT_RETRIES: '1',
+      }),
+      { print: () => {} },
+    );
+    ({ authPort: auth, acctPort: acct } = server.radius!);
+    dae = await TestDae.open(SECRET);
+    expect((await api('POST', '/gateways', { name: 'pgw', address: '127.0.0.1', secret: SECRET, coaPort: dae.port })).status).toBe(201);
+    await api('POST', '/sims/imports', simCsv(1, 2));
+    await waitFor(async () => (await api('GET', '/sims?limit=10')).body.items.length === 2);
+    for (const i of [1, 2]) await api('POST', `/sims/${iccidFor(i)}/state`, { state: 'active' });
+    gw = await TestGateway.open(SECRET);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await dae?.close();
+    await server?.stop();
+    await drop?.();
+  });
+
+  it('suspends the SIM when its daily usage passes 1 MB, disconnects its session and rejects it afterwards', async () => {
+    const created = await api('POST', '/rules', {
+      name: 'over 1 MB a day: suspend',
+      scope: { kind: 'sim', iccid: iccidFor(1) },
+      trigger: { type: 'usage', period: 'day', megabytes: [1] },
+      actions: [{ type: 'suspend', reason: 'daily traffic anomaly' }],
+    });
+    expect(created.status).toBe(201);
+    await server.platform.ruleRuntime.reload();
+    const imsi = imsiFor(1);
+    expect((await gw.accounting(acct, 'Start', { sessionId: 'r1', imsi }))?.code).toBe(Code.AccountingResponse);
+    expect((await gw.accounting(acct, 'InterimUpdate', { sessionId: 'r1', imsi, bytesIn: 900_000, bytesOut: 0 }))?.code).toBe(Code.AccountingResponse);
+    expect(dae.received.length).toBe(0);
+    expect((await gw.accounting(acct, 'InterimUpdate', { sessionId: 'r1', imsi, bytesIn: 1_500_000, bytesOut: 100_000 }))?.code).toBe(Code.AccountingResponse);
+    await waitFor(async () => dae.received.length > 0);
+    expect(dae.received[0]!.code).toBe(Code.DisconnectRequest);
+    expect(dae.received[0]!.attributes.get(Attr.AcctSessionId)?.toString()).toBe('r1');
+    const sim = (await api('GET', `/sims/${iccidFor(1)}`)).body;
+    expect(sim).toMatchObject({ state: 'suspended', suspendReason: 'rule' });
+    const firings = (await api('GET', `/rule-firings?ruleId=${created.body.id as string}`)).body.items;
+    expect(firings).toHaveLength(1);
+    expect(firings[0]).toMatchObject({ iccid: iccidFor(1), stage: '1', inputs: { usedBytes: 1_600_000 } });
+    await waitFor(async () => (await api('GET', `/rule-firings?ruleId=${created.body.id as string}`)).body.items[0]!.status === 'done');
+    const rejected = await gw.access(auth, imsi);
+    expect(rejected?.code).toBe(Code.AccessReject);
+    expect(rejected?.attributes.get(Attr.ReplyMessage)?.toString()).toBe('SIM suspended (rule)');
+    expect((await gw.access(auth, imsiFor(2)))?.code).toBe(Code.AccessAccept);
+  });
+});
