@@ -36,7 +36,7 @@ import { LifecycleService } from './modules/sims/lifecycle.service.ts';
 import { SimImportService } from './modules/sims/sim-import.service.ts';
 import { SimService } from './modules/sims/sim.service.ts';
 import { UsageReportService } from './modules/usage/usage.service.ts';
-import { type EventOutlet, noNotifier, RuleActions } from './modules/rules/rule-actions.ts';
+import { type EventOutlet, type Notifier, RuleActions } from './modules/rules/rule-actions.ts';
 import { RuleRuntime } from './modules/rules/rule-runtime.ts';
 import { RuleService } from './modules/rules/rule.service.ts';
 import type { Services } from './services.ts';
@@ -144,11 +144,13 @@ export async function createPlatform(
   const smppConfig = config.notifications.smpp;
   const smpp: SmppClient | undefined = smppConfig ? new SmppClient(smppConfig, (sms): Promise<void> => notifications.receive(sms), log.child({ role: 'smpp' })) : undefined;
   const notifications = new NotificationService(db, clock, sims, { email: smtp, sms: smpp }, log.child({ role: 'notifications' }));
+  // Rules notify through the notification queue (a channel that is not configured records the message as failed).
+  const ruleNotifier: Notifier = { available: true, email: (m) => notifications.email(m), sms: (m) => notifications.sms(m) };
   const notificationSender = new NotificationSender([() => notifications.deliverEmails(), () => notifications.deliverSms()], log, config.notifications.pollIntervalMs);
   notifications.onEnqueued(() => notificationSender.wake());
   smpp?.onBound(() => notificationSender.wake());
   const ruleOutlet: EventOutlet = { available: true, publish: publishEvents };
-  const ruleActions = new RuleActions(db, sims, lifecycle, topUps, () => ruleOutlet, () => noNotifier);
+  const ruleActions = new RuleActions(db, sims, lifecycle, topUps, () => ruleOutlet, () => ruleNotifier);
   const rules = new RuleService(db, clock, accounts, groups, sims, catalog, ruleActions);
   const ruleRuntime = new RuleRuntime({ db, clock, log, actions: ruleActions, outlet: () => ruleOutlet, allSims: () => network.index.all(), simByIccid: (iccid) => network.index.getByIccid(iccid) });
   rules.onRulesChanged(() => void ruleRuntime.reload());

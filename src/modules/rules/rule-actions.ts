@@ -26,19 +26,12 @@ export interface EventOutlet {
   publish(db: Executor, events: OutgoingEvent[], at: Date): Promise<void>;
 }
 
-/** Email and SMS delivery (see modules/notifications); `available` false while none is wired. */
+/** Email and SMS delivery (modules/notifications); with `available` false every use is recorded as skipped. */
 export interface Notifier {
   readonly available: boolean;
   email(m: { accountId: string; to: string[]; template: string; lang: 'zh' | 'en'; vars: Record<string, unknown> }): Promise<{ id: string; status: string }>;
   sms(m: { accountId: string; to: string; text: string; iccid?: string }): Promise<{ id: string; status: string }>;
 }
-
-/** No notification channel wired: every use is recorded as skipped. */
-export const noNotifier: Notifier = {
-  available: false,
-  email: () => Promise.reject(new Error('no notification channel')),
-  sms: () => Promise.reject(new Error('no notification channel')),
-};
 
 const ADMIN_OF: Record<string, Role> = { operator: 'operator_admin', reseller: 'reseller_admin', enterprise: 'enterprise_admin' };
 
