@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config.ts';
 import { Attr, Attr3gpp, attr3gpp, Code, type OutgoingAttribute } from '../src/radius/attributes.ts';
 import type { RadiusPacket } from '../src/radius/codec.ts';
-import { type RunningServer, startServer } from '../src/server.ts';
+import type { RunningServer } from '../src/server.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { luhnCheckDigit } from '../src/shared/luhn.ts';
-import { freshDatabase, testDialects } from './support/databases.ts';
+import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
 import { TestDae, TestGateway } from './support/radius-peer.ts';
+import { callApi, startRadiusTestServer, waitUntil } from './support/radius-server.ts';
 
 const KEY = 'mk_policiesRadiusTestKey0123456789ab';
 const SECRET = 'gateway-secret-policies';
@@ -26,16 +26,9 @@ describe.each(testDialects())('communication plans and policies through RADIUS o
   let acct: number;
   let auth: number;
   const clock = new ManualClock('2026-01-15T02:00:00Z');
-  const api = async (method: string, path: string, body?: unknown, key = KEY) => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : typeof body === 'string' ? { 'content-type': 'text/csv' } : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> & { items: Record<string, unknown>[] } };
-  };
+  const api = (method: string, path: string, body?: unknown, key = KEY) => callApi(server, key, method, path, body);
   const waitFor = async (check: () => Promise<boolean>) => {
-    for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(check);
     expect(await check()).toBe(true);
   };
   const plan = async (body: Record<string, unknown>) => {
@@ -48,24 +41,7 @@ describe.each(testDialects())('communication plans and policies through RADIUS o
   const disconnectsOf = (sessionId: string) => dae.received.filter((p) => p.attributes.get(Attr.AcctSessionId)?.toString() === sessionId);
 
   beforeAll(async () => {
-    const db = await freshDatabase(dialect);
-    drop = () => db.drop();
-    server = await startServer(
-      loadConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DATA_DIR: db.dataDir,
-        ...(db.url ? { DATABASE_URL: db.url } : {}),
-        LOG_LEVEL: 'silent',
-        MERIDIAN_API_KEY: KEY,
-        RADIUS_HOST: '127.0.0.1',
-        RADIUS_AUTH_PORT: '0',
-        RADIUS_ACCT_PORT: '0',
-        DISCONNECT_TIMEOUT_MS: '200',
-        DISCONNECT_RETRIES: '1',
-      }),
-      { clock, print: () => {} },
-    );
+    ({ server, drop } = await startRadiusTestServer(dialect, KEY, { clock }));
     ({ authPort: auth, acctPort: acct } = server.radius!);
     dae = await TestDae.open(SECRET);
     expect((await api('POST', '/gateways', { name: 'pgw', address: '127.0.0.1', secret: SECRET, coaPort: dae.port })).status).toBe(201);

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config.ts';
 import { Attr, Code } from '../src/radius/attributes.ts';
-import { type RunningServer, startServer } from '../src/server.ts';
-import { freshDatabase, testDialects } from './support/databases.ts';
+import type { RunningServer } from '../src/server.ts';
+import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
 import { TestDae, TestGateway } from './support/radius-peer.ts';
+import { callApi, startRadiusTestServer, waitUntil } from './support/radius-server.ts';
 
 const KEY = 'mk_rulesRadiusTestKey0123456789abcdef';
 const SECRET = 'gateway-secret-rules';
@@ -16,37 +16,11 @@ describe.each(testDialects())('a rule suspending a SIM over RADIUS on %s', (dial
   let dae: TestDae;
   let acct: number;
   let auth: number;
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${KEY}`, ...(body === undefined ? {} : typeof body === 'string' ? { 'content-type': 'text/csv' } : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> & { items: Record<string, unknown>[] } };
-  };
-  const waitFor = async (check: () => Promise<boolean>) => {
-    for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
-  };
+  const api = (method: string, path: string, body?: unknown) => callApi(server, KEY, method, path, body);
+  const waitFor = waitUntil;
 
   beforeAll(async () => {
-    const db = await freshDatabase(dialect);
-    drop = () => db.drop();
-    server = await startServer(
-      loadConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DATA_DIR: db.dataDir,
-        ...(db.url ? { DATABASE_URL: db.url } : {}),
-        LOG_LEVEL: 'silent',
-        MERIDIAN_API_KEY: KEY,
-        RADIUS_HOST: '127.0.0.1',
-        RADIUS_AUTH_PORT: '0',
-        RADIUS_ACCT_PORT: '0',
-        DISCONNECT_TIMEOUT_MS: '200',
-        DISCONNECT_RETRIES: '1',
-      }),
-      { print: () => {} },
-    );
+    ({ server, drop } = await startRadiusTestServer(dialect, KEY));
     ({ authPort: auth, acctPort: acct } = server.radius!);
     dae = await TestDae.open(SECRET);
     expect((await api('POST', '/gateways', { name: 'pgw', address: '127.0.0.1', secret: SECRET, coaPort: dae.port })).status).toBe(201);
