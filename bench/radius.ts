@@ -6,17 +6,24 @@
  *   freeradius  FreeRADIUS 3.2 from Debian with rlm_sql to PostgreSQL (Debian's stock queries and radacct schema)
  *   postgres    Meridian (startServer in its own process) on PostgreSQL
  *   pglite      Meridian on PGlite
+ *   rated       Meridian on PostgreSQL with every SIM on a rate plan (pooled, with overage, with a limit) and a share of them
+ *               holding top-ups, so every packet is rated (opt-in)
+ *   rules       as rated, plus BENCH_RULES (10) automation rules on the account of the SIMs (opt-in)
+ * The opt-in parts run only when named in BENCH_ONLY; with them the summary compares each to the run before it
+ * (rated to postgres, rules to rated): the same search in the same run, and the server's CPU per request at the
+ * highest rate both sustained.
  *
  *   npm run bench:radius
  *   BENCH_SIMS=20000 BENCH_STEP_SECONDS=5 BENCH_RATES=2000,4000,8000 npm run bench:radius
  *   BENCH_ONLY=freeradius,postgres npm run bench:radius
+ *   BENCH_ONLY=postgres,rated,rules npm run bench:radius
  *
  * Settings: BENCH_SIMS (100000), BENCH_STEP_SECONDS (12), BENCH_RATES (2000,3000,4000,5000,6000,8000,10000,12000,16000,
  * 20000,25000,30000,40000,50000), BENCH_INTERIMS (4), BENCH_SOCKETS (64), BENCH_DATABASE_URL (postgres://postgres:postgres@
  * 127.0.0.1:5432; the benchmark creates meridian_bench_freeradius, meridian_bench_radius_base and meridian_bench_radius
  * there), BENCH_FRESH=1 (rebuild the SIM bases), BENCH_SERVER_PROF=DIR (V8 CPU profile of the Meridian server),
- * BENCH_PLANS=1 (Meridian's SIMs on rate plans: pooled, with overage, with a limit; every packet rated),
- * BENCH_RULES=10 (that many automation rules on the account of the SIMs, evaluated after every commit).
+ * BENCH_PLANS=1 (the postgres and pglite parts rated as in `rated`), BENCH_RULES (10: the rules of the `rules` part),
+ * BENCH_QUIET_WAIT (600: seconds to wait for other work on the machine to end before a search).
  * PostgreSQL keeps its own settings (fsync on). Everything listens and sends on 127.0.0.1 only.
  */
 import { mkdirSync } from 'node:fs';
@@ -40,7 +47,7 @@ const MAX_P99_MS = 100;
 const PAUSE_SECONDS = 3;
 const TARGET_RATIO = 5;
 /** How long to wait for other work on the machine to end before a search, and before repeating a disturbed step. */
-const QUIET_WAIT_S = 600;
+const QUIET_WAIT_S = intEnv('BENCH_QUIET_WAIT', 600);
 /** A failed step during which other processes used more than this share of a core is run again once. */
 const DISTURBED_SHARE = 0.25;
 const SECRET = 'bench-radius-secret';
@@ -48,8 +55,27 @@ const PORTS = { freeradius: { acctPort: 21813, authPort: 21812 }, meridian: { ac
 const OUT_DIR = fileURLToPath(new URL('./out/radius', import.meta.url));
 const FREERADIUS_DATABASE = 'meridian_bench_freeradius';
 
-const parts = selected(['freeradius', 'postgres', 'pglite'] as const);
-type Part = 'freeradius' | 'postgres' | 'pglite';
+const ALL_PARTS = ['freeradius', 'postgres', 'rated', 'rules', 'pglite'] as const;
+type Part = (typeof ALL_PARTS)[number];
+const parts: Set<Part> = process.env.BENCH_ONLY ? selected(ALL_PARTS) : new Set(['freeradius', 'postgres', 'pglite']);
+/** What a Meridian part adds to the plain workload. */
+interface Variant {
+  kind: 'postgres' | 'pglite';
+  plans: boolean;
+  rules: number;
+}
+const RULES = intEnv('BENCH_RULES', 10);
+const VARIANTS: Record<Exclude<Part, 'freeradius'>, Variant> = {
+  postgres: { kind: 'postgres', plans: process.env.BENCH_PLANS === '1', rules: 0 },
+  pglite: { kind: 'pglite', plans: process.env.BENCH_PLANS === '1', rules: 0 },
+  rated: { kind: 'postgres', plans: true, rules: 0 },
+  rules: { kind: 'postgres', plans: true, rules: RULES },
+};
+/** Parts compared in the summary: each to the one it adds to, and the largest drop allowed. */
+const COMPARISONS: { part: Part; base: Part; what: string; maxDrop: number | null }[] = [
+  { part: 'rated', base: 'postgres', what: 'rating (pools, overage, top-ups)', maxDrop: null },
+  { part: 'rules', base: 'rated', what: `${RULES} automation rules`, maxDrop: 0.15 },
+];
 
 interface Outcome {
   title: string;
@@ -57,6 +83,8 @@ interface Outcome {
   bestLoad: LoadReport | undefined;
   ended: string;
   check: string;
+  /** Every step run and the CPU measured during it. */
+  steps: { step: StepResult; ok: boolean; cpu: LoadReport | undefined }[];
 }
 
 const pctOfCore = (seconds: number, r: LoadReport): string => `${Math.round((100 * seconds) / r.wallS)} %`;
@@ -78,7 +106,7 @@ async function pgVersion(): Promise<string> {
 }
 
 /** Runs the stepped search against a server listening on `port`, metering the CPU of `serverPid`. */
-async function search(port: number, serverPid: number, serverName: string): Promise<{ best: StepResult | undefined; bestLoad: LoadReport | undefined; ended: string; load: AccountingLoad }> {
+async function search(port: number, serverPid: number, serverName: string): Promise<Omit<Outcome, 'title' | 'check'> & { load: AccountingLoad }> {
   const load = await AccountingLoad.open({ host: '127.0.0.1', port, secret: SECRET }, { sims: SIMS, interims: INTERIMS, sockets: SOCKETS, timeoutMs: TIMEOUT_MS, retries: RETRIES });
   await checkpoint();
   await waitForQuietMachine(QUIET_WAIT_S);
@@ -87,6 +115,7 @@ async function search(port: number, serverPid: number, serverName: string): Prom
   line(`  warm-up  ${describeStep(w)}`);
   let meter = startLoadMeter(serverPid);
   const loads = new Map<StepResult, LoadReport | undefined>();
+  const steps: Outcome['steps'] = [];
   const result = await searchSustainedRate(load, {
     rates: RATES,
     stepSeconds: STEP_SECONDS,
@@ -95,6 +124,7 @@ async function search(port: number, serverPid: number, serverName: string): Prom
     onStep: (r, ok) => {
       const cpu = meter.stop();
       loads.set(r, cpu);
+      steps.push({ step: r, ok, cpu });
       line(`  ${ok ? 'ok  ' : 'FAIL'} ${describeStep(r)}`);
       line(`         ${cpuLine(cpu, serverName)}`);
       meter = startLoadMeter(serverPid);
@@ -110,7 +140,7 @@ async function search(port: number, serverPid: number, serverName: string): Prom
     },
   });
   meter.stop();
-  return { best: result.best, bestLoad: result.best ? loads.get(result.best) : undefined, ended: result.ended, load };
+  return { best: result.best, bestLoad: result.best ? loads.get(result.best) : undefined, ended: result.ended, steps, load };
 }
 
 /** Checks that the database holds at least what the server acknowledged. */
@@ -128,18 +158,18 @@ async function runFreeRadius(): Promise<Outcome> {
   const missing = freeRadiusMissing();
   if (missing) {
     line(`  skipped: ${missing}`);
-    return { title, best: undefined, bestLoad: undefined, ended: 'skipped', check: missing };
+    return { title, best: undefined, bestLoad: undefined, ended: 'skipped', check: missing, steps: [] };
   }
   const fr = await startFreeRadius({ dir: `${OUT_DIR}/freeradius`, database: FREERADIUS_DATABASE, secret: SECRET, ...PORTS.freeradius });
   let outcome: Outcome;
   try {
     line(`  FreeRADIUS ${fr.version}, ${fr.settings}; accounting: preacct acct_unique, accounting sql; database ${FREERADIUS_DATABASE}`);
-    const { best, bestLoad, ended, load } = await search(PORTS.freeradius.acctPort, fr.pid, 'freeradius');
+    const { best, bestLoad, ended, steps, load } = await search(PORTS.freeradius.acctPort, fr.pid, 'freeradius');
     await load.close();
     await new Promise((r) => setTimeout(r, 2000));
     const check = durability(load, await fr.countRows());
     line(`  ${check}`);
-    outcome = { title, best, bestLoad, ended, check };
+    outcome = { title, best, bestLoad, ended, check, steps };
   } finally {
     await fr.stop();
   }
@@ -147,13 +177,12 @@ async function runFreeRadius(): Promise<Outcome> {
   return outcome;
 }
 
-async function runMeridian(kind: 'postgres' | 'pglite'): Promise<Outcome> {
-  const title = `Meridian on ${kind === 'postgres' ? 'PostgreSQL' : 'PGlite'}`;
+async function runMeridian({ kind, plans, rules }: Variant): Promise<Outcome> {
+  const title = `Meridian on ${kind === 'postgres' ? 'PostgreSQL' : 'PGlite'}${plans ? ', rated' : ''}${rules ? `, ${rules} rules` : ''}`;
   heading(`${title}: startServer in its own process, ${int(SIMS)} SIMs imported and activated through the API, gateway registered through the API`);
   const { store, origin } = await prepareStore(kind, SIMS, PORTS.meridian, OUT_DIR);
   line(`  store: ${store.dialect === 'postgres' ? store.database : store.dir}, ${origin}`);
-  if (process.env.BENCH_PLANS === '1') line(`  plans: ${await assignBenchPlans(store, SIMS)}`);
-  const rules = intEnv('BENCH_RULES', 0);
+  if (plans) line(`  plans: ${await assignBenchPlans(store, SIMS)}`);
   if (rules > 0) line(`  rules: ${await assignBenchRules(store, rules)}`);
   const profileDir = process.env.BENCH_SERVER_PROF;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
@@ -173,7 +202,7 @@ async function runMeridian(kind: 'postgres' | 'pglite'): Promise<Outcome> {
   const check = durability(result.load, await storeTotals(store));
   line(`  ${check}`);
   await dropStore(store);
-  return { title, best: result.best, bestLoad: result.bestLoad, ended: result.ended, check };
+  return { title, best: result.best, bestLoad: result.bestLoad, ended: result.ended, check, steps: result.steps };
 }
 
 heading('RADIUS accounting: highest sustained rate (0 % loss, p99 < 100 ms), durable before the Accounting-Response');
@@ -190,8 +219,7 @@ await new pg.Client({ connectionString: databaseUrl('postgres') }).connect().the
 
 const outcomes = new Map<Part, Outcome>();
 if (parts.has('freeradius')) outcomes.set('freeradius', await runFreeRadius());
-if (parts.has('postgres')) outcomes.set('postgres', await runMeridian('postgres'));
-if (parts.has('pglite')) outcomes.set('pglite', await runMeridian('pglite'));
+for (const part of ['postgres', 'rated', 'rules', 'pglite'] as const) if (parts.has(part)) outcomes.set(part, await runMeridian(VARIANTS[part]));
 
 heading('Summary: highest sustained accounting rate (0 % loss, p99 < 100 ms)');
 const peer = outcomes.get('freeradius')?.best?.offered;
@@ -203,3 +231,29 @@ for (const [part, o] of outcomes) {
   line(`  ${''.padEnd(36)} ${o.ended}`);
 }
 line('  (CPU shares are of one core; the two cores are shared by the server, PostgreSQL and the load generator)');
+
+/** Server CPU per answered request during a step, in microseconds. */
+const cpuPerRequest = (s: Outcome['steps'][number]): number | undefined =>
+  s.cpu?.serverS !== undefined && s.step.answered > 0 ? (s.cpu.serverS / s.step.answered) * 1e6 : undefined;
+
+for (const c of COMPARISONS) {
+  const o = outcomes.get(c.part);
+  const base = outcomes.get(c.base);
+  if (!o || !base) continue;
+  heading(`${o.title} against ${base.title}: what ${c.what} cost, same run`);
+  const rate = o.best?.offered ?? 0;
+  const baseRate = base.best?.offered ?? 0;
+  const verdict = c.maxDrop === null ? '' : `; target at most ${Math.round(c.maxDrop * 100)} % lower: ${baseRate > 0 && rate >= baseRate * (1 - c.maxDrop) ? 'met' : 'MISSED'}`;
+  line(`  highest sustained rate ${int(rate)}/s against ${int(baseRate)}/s: ${baseRate > 0 ? `${((rate / baseRate - 1) * 100).toFixed(0)} %` : 'no base figure'}${verdict}`);
+  // NOTE: the stepped search moves in steps of 20-25 %; CPU per request at a rate both sustained resolves finer.
+  const common = o.steps.filter((s) => s.ok && base.steps.some((b) => b.ok && b.step.offered === s.step.offered)).at(-1);
+  const baseStep = common && base.steps.filter((b) => b.ok && b.step.offered === common.step.offered).at(-1);
+  const mine = common && cpuPerRequest(common);
+  const theirs = baseStep && cpuPerRequest(baseStep);
+  if (common && baseStep && mine !== undefined && theirs !== undefined) {
+    line(
+      `  at ${int(common.step.offered)}/s, sustained by both: server CPU ${mine.toFixed(1)} µs per request against ${theirs.toFixed(1)} µs (${((mine / theirs - 1) * 100).toFixed(0)} %), ` +
+        `p50 ${common.step.p50.toFixed(2)} / ${baseStep.step.p50.toFixed(2)} ms, p99 ${common.step.p99.toFixed(1)} / ${baseStep.step.p99.toFixed(1)} ms`,
+    );
+  } else line('  no rate was sustained by both');
+}
