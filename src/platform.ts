@@ -7,6 +7,7 @@ import { createNetworkSide, type NetworkSide } from './engine/network.ts';
 import { CdrDropFolder } from './jobs/cdr-watcher.ts';
 import { NotificationSender } from './jobs/notification-sender.ts';
 import { NotificationService } from './modules/notifications/notification.service.ts';
+import { SmsUsageService } from './modules/notifications/sms-usage.service.ts';
 import { SmtpTransport } from './notify/smtp-transport.ts';
 import { SmppClient } from './smpp/smpp-client.ts';
 import { systemPrincipal } from './modules/accounts/bootstrap.ts';
@@ -108,7 +109,7 @@ export async function createPlatform(
   const groups = new GroupService(db, accounts);
   const auth = new AuthService(db, accounts, clock, config.security);
   const jobs = new JobService(db, clock);
-  const lifecycle = new LifecycleService(db, clock, provisioning, { ...config.lifecycle, testAllowanceBytes: config.usage.testAllowanceBytes });
+  const lifecycle = new LifecycleService(db, clock, provisioning, { ...config.lifecycle, testAllowanceBytes: config.usage.testAllowanceBytes, testAllowanceSms: config.usage.testAllowanceSms });
   const topUpProducts = new TopUpProductService(db, clock);
   const catalog = new CatalogService(db, clock, accounts, topUpProducts);
   const sims = new SimService(db, clock, accounts, groups, lifecycle, catalog);
@@ -143,7 +144,13 @@ export async function createPlatform(
   const smtp = config.notifications.smtp ? new SmtpTransport(config.notifications.smtp) : undefined;
   const smppConfig = config.notifications.smpp;
   const smpp: SmppClient | undefined = smppConfig ? new SmppClient(smppConfig, (sms): Promise<void> => notifications.receive(sms), log.child({ role: 'smpp' })) : undefined;
-  const notifications = new NotificationService(db, clock, sims, { email: smtp, sms: smpp }, log.child({ role: 'notifications' }));
+  const smsUsage = new SmsUsageService(db, (planId, at) => usage.rating.planVersion(planId, at), lifecycle, log.child({ role: 'sms-usage' }));
+  const notifications = new NotificationService(db, clock, sims, { email: smtp, sms: smpp }, log.child({ role: 'notifications' }), {
+    usage: smsUsage,
+    policyOf: (iccid, executor) => policies.policyInForce(iccid, executor),
+    sender: smppConfig?.sourceAddr ?? null,
+    alerts,
+  });
   // Rules notify through the notification queue (a channel that is not configured records the message as failed).
   const ruleNotifier: Notifier = { available: true, email: (m) => notifications.email(m), sms: (m) => notifications.sms(m) };
   const notificationSender = new NotificationSender([() => notifications.deliverEmails(), () => notifications.deliverSms()], log, config.notifications.pollIntervalMs);

@@ -47,6 +47,7 @@ const envSchema = z.object({
   DISCONNECT_TIMEOUT_MS: intFrom(1000, 10),
   DISCONNECT_RETRIES: intFrom(3, 0),
   TEST_ALLOWANCE_BYTES: intFrom(30 * 1024 * 1024, 0),
+  TEST_ALLOWANCE_SMS: intFrom(0, 0),
   CDR_DROP_DIR: z.string().optional(),
   CDR_POLL_INTERVAL_MS: intFrom(5000, 100),
   PROVISIONING_ADAPTER: z.enum(['simulated', 'http']).default('simulated'),
@@ -134,6 +135,8 @@ export interface Config {
   readonly usage: {
     /** Test-period allowance given to a SIM entering `test` unless the request names one. */
     readonly testAllowanceBytes: number;
+    /** SMS a SIM entering `test` may use before it becomes active; null: SMS do not end the test period. */
+    readonly testAllowanceSms: number | null;
     readonly cdrDropDir?: string;
     readonly cdrPollIntervalMs: number;
   };
@@ -248,7 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       disconnectTimeoutMs: e.DISCONNECT_TIMEOUT_MS,
       disconnectRetries: e.DISCONNECT_RETRIES,
     },
-    usage: { testAllowanceBytes: e.TEST_ALLOWANCE_BYTES, cdrDropDir: e.CDR_DROP_DIR, cdrPollIntervalMs: e.CDR_POLL_INTERVAL_MS },
+    usage: { testAllowanceBytes: e.TEST_ALLOWANCE_BYTES, testAllowanceSms: e.TEST_ALLOWANCE_SMS || null, cdrDropDir: e.CDR_DROP_DIR, cdrPollIntervalMs: e.CDR_POLL_INTERVAL_MS },
     billing: { pdfFont: e.BILL_PDF_FONT, runDay: e.BILL_RUN_DAY },
     webhooks: {
       enabled: e.WEBHOOK_ENABLED,

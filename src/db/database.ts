@@ -84,6 +84,9 @@ export interface SimTable {
   usage_cycle_bytes: Generated<number>;
   test_allowance_bytes: number | null;
   test_used_bytes: Generated<number>;
+  /** SMS a SIM in test may send or receive before it becomes active; null: no SMS count. */
+  test_allowance_sms: Generated<number | null>;
+  test_used_sms: Generated<number>;
   /** The rate plan (套餐) the SIM is rated with; null: its usage is counted, not rated. */
   plan_id: string | null;
   state_changed_at: Timestamp;
@@ -276,6 +279,31 @@ export interface TopUpTable {
   expires_at: Timestamp;
   created_by: string | null;
   created_at: Timestamp;
+  /** A priced top-up: its product, price and currency; `order_id` when an order paid for it. */
+  product_id: Generated<string | null>;
+  price_micros: Generated<number | null>;
+  currency: Generated<string | null>;
+  order_id: Generated<string | null>;
+}
+
+/** One SMS of a SIM (MO, or MT accepted by the SMSC), rated at once. */
+export interface SmsRecordTable {
+  id: Generated<number>;
+  /** `mt:<sms id>`, or for MO the message's reference from the device (a retransmission has the same key). */
+  dedupe_key: string;
+  sms_id: string;
+  account_id: string;
+  iccid: string;
+  direction: 'mo' | 'mt';
+  /** Segments: each is one billed message. */
+  parts: number;
+  plan_id: string | null;
+  cycle: string;
+  test_parts: number;
+  included_parts: number;
+  charged_parts: number;
+  charge_micros: number;
+  at: Timestamp;
 }
 
 export interface BillTable {
@@ -309,6 +337,8 @@ export interface BillLineTable {
   amount_micros: number;
   amount_minor: number;
   traffic_class: string | null;
+  product_id: Generated<string | null>;
+  order_id: Generated<string | null>;
 }
 
 export interface TrafficRuleTable {
@@ -715,6 +745,7 @@ export interface Database {
   webhook_attempts: WebhookAttemptTable;
   email_messages: EmailMessageTable;
   sms_messages: SmsMessageTable;
+  sms_records: SmsRecordTable;
   sms_segments: SmsSegmentTable;
   sms_mo_parts: SmsMoPartTable;
   comm_plans: CommPlanTable;

@@ -115,6 +115,11 @@ export class RatingBook {
     return { planId: rated.plan.id, chargeMicros: rated.result.amountMicros, zoneId, pieces: rated.result.pieces, trafficClass, payerAccountId };
   }
 
+  /** The version of plan `planId` in force at `at` (SMS are rated with it outside the data hot path). */
+  planVersion(planId: string, at: Date): RatePlan | undefined {
+    return planVersionAt(this.versions.get(planId) ?? [], at);
+  }
+
   balanceOf(iccid: string): HeldBalance | undefined {
     return this.balances.get(iccid);
   }

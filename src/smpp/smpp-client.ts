@@ -54,6 +54,7 @@ export function decodeDeliverSm(pdu: Pdu): IncomingSms {
     ...(udh ? { concatenation: concatenationOf(udh) } : {}),
     ...(typeof pdu.receipted_message_id === 'string' ? { receiptedMessageId: pdu.receipted_message_id } : {}),
     ...(typeof pdu.message_state === 'number' ? { messageState: pdu.message_state } : {}),
+    ...(typeof pdu.user_message_reference === 'number' ? { reference: pdu.user_message_reference } : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import * as notifications from './0009-notifications.ts';
 import * as policies from './0011-policies.ts';
 import * as orders from './0010-orders.ts';
 import * as rules from './0012-rules.ts';
+import * as smsUsage from './0016-sms-usage.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -31,5 +32,6 @@ export const migrationProvider: MigrationProvider = {
     '0011-policies': policies,
     '0010-orders': orders,
     '0012-rules': rules,
+    '0016-sms-usage': smsUsage,
   }),
 };

@@ -2,12 +2,16 @@
 import type { Logger } from 'pino';
 import type { Db, Executor } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { AppError, invalid, notFound } from '../../shared/errors.ts';
+import { AppError, conflict, invalid, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Principal } from '../accounts/account.ts';
 import { requirePermission } from '../accounts/account.service.ts';
 import { scopeOf } from '../sims/sim.service.ts';
 import type { SimService } from '../sims/sim.service.ts';
+import type { AlertService } from '../alerts/alert.service.ts';
+import type { CompiledPolicy } from '../policies/policy.ts';
+import type { SmsUsageOutcome, SmsUsageService } from './sms-usage.service.ts';
+import { smsDedupeKey, smsRefusal } from './sms-usage.ts';
 import {
   DeliveryError,
   EMAIL_NOT_CONFIGURED,
@@ -59,6 +63,18 @@ export interface IncomingSms {
   concatenation?: Concatenation;
   receiptedMessageId?: string;
   messageState?: number;
+  /** The device's reference of an MO message (user_message_reference): a retransmission carries the same one. */
+  reference?: number;
+}
+
+/** SMS with devices as usage: rated records, and the communication plan's SMS service and whitelist. */
+export interface SmsControls {
+  usage: SmsUsageService;
+  /** The communication plan in force for a SIM, compiled. */
+  policyOf(iccid: string, db: Executor): Promise<CompiledPolicy>;
+  /** The platform's sender address (the SMPP source address), checked against SMS whitelists; null without an SMSC. */
+  sender: string | null;
+  alerts: AlertService;
 }
 
 export interface EmailRequest {
@@ -95,6 +111,7 @@ export class NotificationService {
     private readonly sims: SimService,
     private readonly transports: { email?: EmailTransport; sms?: SmsLink },
     private readonly log: Logger,
+    private readonly controls?: SmsControls,
   ) {}
 
   /** Calls `listener` after a message is queued (the sender wakes). */
@@ -141,6 +158,10 @@ export class NotificationService {
     const msisdn = normalizeMsisdn(input.to);
     if (!msisdn) throw invalid('invalid_msisdn', `${input.to} is not an MSISDN: 6-15 digits, country code first (e.g. 8613800138000)`);
     checkText(input.text);
+    if (input.iccid !== undefined && this.controls) {
+      const refusal = smsRefusal(await this.controls.policyOf(input.iccid, db), input.iccid, this.controls.sender);
+      if (refusal) throw conflict(refusal.code, refusal.message, { iccid: input.iccid });
+    }
     const configured = this.transports.sms !== undefined;
     const message = await repo.insertSms(db, {
       id: newId('sms'),
@@ -240,7 +261,15 @@ export class NotificationService {
       const write = (async () => {
         try {
           const ids = await link.submit(m.msisdn, encodeSms(m.text, this.reference));
-          await this.db.transaction().execute((trx) => repo.markSmsSubmitted(trx, m.id, ids, this.clock.now()));
+          const at = this.clock.now();
+          const outcome = await this.db.transaction().execute(async (trx) => {
+            await repo.markSmsSubmitted(trx, m.id, ids, at);
+            // NOTE: an MT message counts once the SMSC accepted every segment, in the transaction that records it.
+            if (!m.iccid || !this.controls) return undefined;
+            const dedupeKey = smsDedupeKey({ direction: 'mt', smsId: m.id, msisdn: m.msisdn, text: m.text, at }, undefined);
+            return this.controls.usage.record(trx, { smsId: m.id, dedupeKey, iccid: m.iccid, direction: 'mt', parts: ids.length, at });
+          });
+          if (outcome) await this.controls!.usage.settle(outcome);
         } catch (err) {
           if (!link.isBound() && !(err instanceof DeliveryError && err.permanent)) {
             // NOTE: the link went down under the submit: the message waits for the next bind, the attempt is not counted.
@@ -300,22 +329,28 @@ export class NotificationService {
   private async receiveMo(incoming: IncomingSms): Promise<void> {
     const msisdn = normalizeMsisdn(incoming.source) ?? incoming.source;
     const now = this.clock.now();
-    await this.db.transaction().execute(async (trx) => {
+    const outcome = await this.db.transaction().execute(async (trx): Promise<SmsUsageOutcome | undefined> => {
       let text = incoming.text;
       let encoding = incoming.encoding;
       let segments = 1;
       const c = incoming.concatenation;
       if (c && c.total > 1) {
         const parts = await repo.addMoPart(trx, { msisdn, ref: c.ref, total: c.total, seq: c.seq, text, encoding, at: now });
-        if (parts.length < c.total) return;
+        if (parts.length < c.total) return undefined;
         await repo.deleteMoParts(trx, msisdn, c.ref, c.total);
         text = parts.map((p) => p.text).join('');
         encoding = parts.some((p) => p.encoding === 'ucs2') ? 'ucs2' : 'gsm7';
         segments = c.total;
       }
       const sim = await repo.findSimByMsisdn(trx, msisdn);
+      const id = newId('sms');
+      const dedupeKey = smsDedupeKey({ direction: 'mo', smsId: id, msisdn, text, at: now }, incoming.reference);
+      if (sim && this.controls && (await this.controls.usage.isCounted(trx, dedupeKey))) {
+        this.log.info({ msisdn, reference: incoming.reference }, 'MO message retransmitted by the SMSC; stored and counted already');
+        return undefined;
+      }
       const sms = await repo.insertSms(trx, {
-        id: newId('sms'),
+        id,
         accountId: sim?.accountId ?? null,
         direction: 'mo',
         iccid: sim?.iccid ?? null,
@@ -330,7 +365,19 @@ export class NotificationService {
       });
       if (sms.accountId) await publishSmsEvents(trx, [smsReceived(sms)], now);
       else this.log.warn({ smsId: sms.id, msisdn }, 'MO message from an MSISDN that matches no SIM; stored for the operator');
+      if (!sim || !this.controls) return undefined;
+      // NOTE: an MO message from a SIM whose plan has SMS off was carried by the network: it is stored, rated and alerted.
+      const refusal = smsRefusal(await this.controls.policyOf(sim.iccid, trx), sim.iccid, null);
+      if (refusal) {
+        await this.controls.alerts.raise(
+          trx,
+          [{ accountId: sim.accountId, type: 'sms_service_off', severity: 'warning', subject: { kind: 'sim', id: sim.iccid }, message: `MO SMS ${sms.id} received from SIM ${sim.iccid} although SMS is off under its communication plan`, data: { smsId: sms.id, msisdn } }],
+          now,
+        );
+      }
+      return this.controls.usage.record(trx, { smsId: sms.id, dedupeKey, iccid: sim.iccid, direction: 'mo', parts: segments, at: now });
     });
+    if (outcome) await this.controls!.usage.settle(outcome);
   }
 
   /** Drops parts of concatenated MO messages that stayed incomplete for a day. */

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/database.ts';
+import type { Db, Executor } from '../../db/database.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { conflict, forbidden, invalid, notFound } from '../../shared/errors.ts';
@@ -8,7 +8,7 @@ import { type AccountService, requirePermission } from '../accounts/account.serv
 import type { GroupService } from '../groups/group.service.ts';
 import type { LifecycleService } from '../sims/lifecycle.service.ts';
 import { originOf, type SimService } from '../sims/sim.service.ts';
-import { checkBlacklistImei, checkCommPlan, type CommPlan, type CommPlanInput, DEFAULT_COMM_PLAN, highRiskKindOf, type ImeiLock, type RegionRule } from './policy.ts';
+import { checkBlacklistImei, checkCommPlan, type CommPlan, compilePolicy, type CompiledPolicy, type CommPlanInput, DEFAULT_COMM_PLAN, highRiskKindOf, type ImeiLock, type RegionRule } from './policy.ts';
 import * as repo from './policy.repository.ts';
 import type { ListedEntry, Violation } from './policy.repository.ts';
 import { recordSimChange } from './violations.ts';
@@ -208,6 +208,15 @@ export class PolicyService {
       await this.lifecycle.transition([{ ...row, imei: null }], { state: 'active', reason: why }, originOf(principal));
     }
     return this.getSimPolicy(principal, iccid);
+  }
+
+  /** The communication plan in force for a SIM (its own, its group's, or the default), compiled; unscoped, for SMS checks. */
+  async policyInForce(iccid: string, db: Executor = this.db): Promise<CompiledPolicy> {
+    const [s] = await repo.loadSimPolicyRows(db, [iccid]);
+    const groupPlanId = s?.groupId ? ((await db.selectFrom('groups').select('comm_plan_id').where('id', '=', s.groupId).executeTakeFirst())?.comm_plan_id ?? null) : null;
+    const planId = s?.commPlanId ?? groupPlanId;
+    const plan = planId ? await repo.findCommPlan(db, planId, '/') : undefined;
+    return compilePolicy(plan, []);
   }
 
   async getSimPolicy(principal: Principal, iccid: string): Promise<SimPolicy> {

@@ -23,6 +23,8 @@ export interface TransitionInput {
   periodDays?: number;
   /** Data a SIM entering `test` may use before it becomes active, instead of the configured default. */
   testAllowanceBytes?: number;
+  /** SMS a SIM entering `test` may send or receive before it becomes active, instead of the configured default. */
+  testAllowanceSms?: number;
 }
 
 export interface ChangeOrigin {
@@ -77,7 +79,7 @@ export class LifecycleService {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly provisioning: ProvisioningAdapter,
-    private readonly periods: LifecyclePeriods & { testAllowanceBytes: number },
+    private readonly periods: LifecyclePeriods & { testAllowanceBytes: number; testAllowanceSms?: number | null },
   ) {}
 
   /** Called after each committed state change (enforcement, events). */
@@ -154,6 +156,7 @@ export class LifecycleService {
           suspendReason,
           dueAt: stateDueAt(to, doneAt, this.periods, input.periodDays),
           testAllowanceBytes: to === 'test' ? (input.testAllowanceBytes ?? this.periods.testAllowanceBytes) : null,
+          testAllowanceSms: to === 'test' ? (input.testAllowanceSms ?? this.periods.testAllowanceSms ?? null) : null,
           now: doneAt,
         },
       );

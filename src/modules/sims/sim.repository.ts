@@ -266,7 +266,7 @@ export async function updateSimAttributes(db: Executor, updates: { iccid: string
 export async function applyStateChange(
   db: Executor,
   changes: { iccid: string; from: SimState }[],
-  to: { state: SimState; suspendReason: SuspendReason | null; dueAt: Date | null; testAllowanceBytes: number | null; now: Date },
+  to: { state: SimState; suspendReason: SuspendReason | null; dueAt: Date | null; testAllowanceBytes: number | null; testAllowanceSms?: number | null; now: Date },
 ): Promise<Set<string>> {
   if (changes.length === 0) return new Set();
   const iccids = changes.map((c) => c.iccid);
@@ -279,6 +279,8 @@ export async function applyStateChange(
       activated_at = CASE WHEN ${to.state} = 'active' THEN coalesce(activated_at, ${to.now}) ELSE activated_at END,
       test_allowance_bytes = CASE WHEN ${to.state} = 'test' THEN ${to.testAllowanceBytes}::bigint ELSE test_allowance_bytes END,
       test_used_bytes = CASE WHEN ${to.state} = 'test' THEN 0 ELSE test_used_bytes END,
+      test_allowance_sms = CASE WHEN ${to.state} = 'test' THEN ${to.testAllowanceSms ?? null}::int ELSE test_allowance_sms END,
+      test_used_sms = CASE WHEN ${to.state} = 'test' THEN 0 ELSE test_used_sms END,
       state_changed_at = ${to.now},
       updated_at = ${to.now}
     FROM unnest(${iccids}::text[], ${froms}::text[]) AS u(iccid, from_state)

@@ -118,5 +118,6 @@ export const TransitionSchema = z
     reason: z.string().max(500).optional(),
     periodDays: z.number().int().min(1).max(3650).optional().describe('length of a test or silent period, or of deactivation before retirement'),
     testAllowanceBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('data a SIM entering test may use before it becomes active'),
+    testAllowanceSms: z.number().int().min(1).max(1_000_000).optional().describe('SMS a SIM entering test may send or receive before it becomes active (whichever of data and SMS is used up first)'),
   })
   .strict();

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { principalOf } from '../../http/auth.ts';
 import { IdParam, iso, problems, Timestamp } from '../../http/schemas.ts';
 import type { Services } from '../../services.ts';
+import type { SmsTotals } from '../notifications/sms-usage.repository.ts';
+import { formatMicros } from '../rating/money.ts';
 import { GRANULARITIES, type UsageReport, type UsageTotals } from './usage.ts';
 
 const totalsShape = {
@@ -29,7 +31,21 @@ const UsageReportSchema = z
     ),
     total: z.object(totalsShape).describe('sum of the buckets'),
     today: z.object({ date: z.string().describe('the current local date'), ...totalsShape }),
-    thisCycle: z.object({ month: z.string().describe('the current billing cycle: local calendar month'), ...totalsShape }),
+    thisCycle: z.object({
+      month: z.string().describe('the current billing cycle: local calendar month'),
+      ...totalsShape,
+      sms: z
+        .object({
+          messages: z.number().int().describe('SMS counted (each segment is one message), MO and MT'),
+          mo: z.number().int().describe('sent by the devices'),
+          mt: z.number().int().describe('sent to the devices (accepted by the SMSC)'),
+          test: z.number().int().describe('free, in the test period'),
+          included: z.number().int().describe("within the plan's included SMS"),
+          charged: z.number().int().describe("charged at the plan's SMS price"),
+          amount: z.string().describe('exact charge of the charged ones, decimal in the major unit'),
+        })
+        .describe('SMS of the cycle'),
+    }),
   })
   .meta({ id: 'UsageReport' });
 
@@ -45,6 +61,8 @@ const UsageQuery = z.object({
 
 const totalsDto = (t: UsageTotals) => ({ bytesIn: t.bytesIn, bytesOut: t.bytesOut, bytes: t.bytes, records: t.records });
 
+const smsDto = (t: SmsTotals) => ({ messages: t.messages, mo: t.mo, mt: t.mt, test: t.test, included: t.included, charged: t.charged, amount: formatMicros(t.amountMicros) });
+
 const reportDto = (r: UsageReport) => ({
   subject: r.subject,
   timezone: r.timezone,
@@ -54,7 +72,11 @@ const reportDto = (r: UsageReport) => ({
   buckets: r.buckets.map((b) => ({ start: iso(b.start), end: iso(b.end), label: b.label, ...totalsDto(b) })),
   total: totalsDto(r.total),
   today: { date: r.today.date, ...totalsDto(r.today) },
-  thisCycle: { month: r.thisCycle.month, ...totalsDto(r.thisCycle) },
+  thisCycle: {
+    month: r.thisCycle.month,
+    ...totalsDto(r.thisCycle),
+    sms: smsDto(r.thisCycle.sms),
+  },
 });
 
 const IccidParam = z.object({ iccid: z.string().regex(/^\d{19,20}$/, 'must be an ICCID of 19-20 digits') });

@@ -4,6 +4,7 @@ import type { Principal } from '../accounts/account.ts';
 import type { AccountService } from '../accounts/account.service.ts';
 import type { GroupService } from '../groups/group.service.ts';
 import type { SimService } from '../sims/sim.service.ts';
+import { sumSms } from '../notifications/sms-usage.repository.ts';
 import * as repo from './usage.repository.ts';
 import type { UsageSubject } from './usage.repository.ts';
 import {
@@ -64,9 +65,10 @@ export class UsageReportService {
     const thresholds = [...plan.map((b) => b.start), range.to];
     const today = { from: startOfLocalDay(now, timezone), to: startOfLocalDay(now, timezone, 1) };
     const cycle = { from: startOfLocalMonth(now, timezone), to: startOfLocalMonth(now, timezone, 1) };
-    const [sums, current] = await Promise.all([
+    const [sums, current, sms] = await Promise.all([
       repo.sumByBucket(this.db, subject, principal.accountPath, thresholds),
       repo.sumRanges(this.db, subject, principal.accountPath, cycle, { today, cycle }),
+      sumSms(this.db, subject, principal.accountPath, cycle),
     ]);
     const buckets = plan.map((b, i) => ({ ...b, ...(sums.get(i) ?? ZERO) }));
     return {
@@ -78,7 +80,7 @@ export class UsageReportService {
       buckets,
       total: buckets.reduce((sum, b) => addTotals(sum, b), ZERO),
       today: { date: localDate(now, timezone), ...current.today },
-      thisCycle: { month: localMonth(now, timezone), ...current.cycle },
+      thisCycle: { month: localMonth(now, timezone), ...current.cycle, sms },
     };
   }
 }

@@ -1,5 +1,6 @@
 /** Usage reports: calendar arithmetic in an account's time zone, bucket plans and exact counters. Pure, no I/O. */
 import { invalid } from '../../shared/errors.ts';
+import type { SmsTotals } from '../notifications/sms-usage.repository.ts';
 
 export const GRANULARITIES = ['hour', 'day', 'month'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
@@ -32,7 +33,7 @@ export interface UsageReport {
   /** The current calendar day in the time zone. */
   today: UsageTotals & { date: string };
   /** The current billing cycle: the calendar month in the time zone. */
-  thisCycle: UsageTotals & { month: string };
+  thisCycle: UsageTotals & { month: string; sms: SmsTotals };
 }
 
 export const ZERO: UsageTotals = { bytesIn: 0, bytesOut: 0, bytes: 0, records: 0 };
