@@ -118,7 +118,7 @@ export async function createPlatform(
   const gateways = new GatewayService(db, clock);
   const sessions = new SessionService(db, sims, groups);
   const usageReports = new UsageReportService(db, clock, accounts, groups, sims);
-  const topUps = new TopUpService(db, clock, sims);
+  const topUps = new TopUpService(db, clock, sims, topUpProducts);
   const events = new EventService(db, accounts);
   const alerts = new AlertService(db, clock, accounts);
   const webhooks = new WebhookService(db, clock, accounts);

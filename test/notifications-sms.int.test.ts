@@ -54,6 +54,12 @@ describe.each(testDialects())('SMS over SMPP on %s', (dialect) => {
       expect((await t.api('POST', `/api/v1/sims/imports?accountId=${accountId}`, csv)).statusCode).toBe(202);
       await t.drainJobs();
     }
+    // SMS is off unless a communication plan turns it on: one plan of the operator's, with SMS on, for every SIM.
+    const plan = await t.api('POST', '/api/v1/comm-plans', { name: 'SMS on', services: { sms: true } });
+    expect(plan.statusCode, plan.body).toBe(201);
+    for (const serial of [1, 2, 3]) {
+      expect((await t.api('PUT', `/api/v1/sims/${iccidFor(serial)}/comm-plan`, { commPlanId: plan.json().id })).statusCode).toBe(200);
+    }
     t.platform.notificationSender.start();
     t.platform.smpp!.start();
     await eventually(() => t.platform.smpp!.isBound());

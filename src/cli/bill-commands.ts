@@ -12,6 +12,8 @@ interface LineDto {
   zoneId: string | null;
   quantity: number;
   bytes: number;
+  productId?: string | null;
+  paidByOrder?: string | null;
   amountExact: string;
   amount: string;
 }
@@ -72,11 +74,12 @@ function printBill(ctx: Context<object>, b: BillDto): void {
       renderTable(b.lines, [
         { header: '#', value: (l) => l.lineNo, align: 'right' },
         { header: 'KIND', value: (l) => l.kind },
-        { header: 'PLAN', value: (l) => l.planId },
+        { header: 'PLAN', value: (l) => l.planId ?? l.productId ?? null },
         { header: 'ZONE', value: (l) => l.zoneId },
         { header: 'QTY', value: (l) => l.quantity, align: 'right' },
-        { header: 'DATA', value: (l) => (l.kind.endsWith('fee') ? '' : humanBytes(l.bytes)), align: 'right' },
+        { header: 'DATA', value: (l) => (l.kind.endsWith('fee') || l.kind === 'sms' ? '' : humanBytes(l.bytes)), align: 'right' },
         { header: `AMOUNT ${b.currency}`, value: (l) => l.amount, align: 'right' },
+        { header: 'NOTE', value: (l) => (l.paidByOrder ? `paid by order ${l.paidByOrder}` : l.kind === 'sms' ? 'messages' : '') },
       ]),
     );
   }

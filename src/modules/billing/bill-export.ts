@@ -42,6 +42,8 @@ const KIND_LABELS: Record<Lang, Record<LineKind, string>> = {
     usage_included: 'Data within allowance',
     overage: 'Overage data',
     roaming: 'Roaming data',
+    sms: 'SMS',
+    top_up: 'Top-up data',
   },
   zh: {
     monthly_fee: '月功能费',
@@ -49,12 +51,15 @@ const KIND_LABELS: Record<Lang, Record<LineKind, string>> = {
     usage_included: '套内流量',
     overage: '套外流量',
     roaming: '漫游流量',
+    sms: '短信',
+    top_up: '加油包',
   },
 };
 
 const HEADINGS: Record<Lang, Record<string, string>> = {
   en: {
     title: 'Bill',
+    paidBy: 'paid by order',
     account: 'Account',
     period: 'Billing month',
     bill: 'Bill number',
@@ -69,10 +74,11 @@ const HEADINGS: Record<Lang, Record<string, string>> = {
     exact: 'Exact amount',
     amount: 'Amount',
     total: 'Total',
-    note: 'Each line is rounded once, half up, to the minor unit; the total is the sum of the rounded lines. Quantity: SIMs for fees, usage records for data.',
+    note: 'Each line is rounded once, half up, to the minor unit; the total is the sum of the rounded lines. Quantity: SIMs for fees, usage records for data, messages (segments) for SMS, top-ups for top-up data; top-ups paid by an order are shown at no charge.',
   },
   zh: {
     title: '账单',
+    paidBy: '已由订单支付',
     account: '账户',
     period: '账期',
     bill: '账单号',
@@ -87,7 +93,7 @@ const HEADINGS: Record<Lang, Record<string, string>> = {
     exact: '精确金额',
     amount: '金额',
     total: '合计',
-    note: '每行金额按四舍五入取整到分，合计为各行取整金额之和。数量：功能费为卡数，流量为话单条数。',
+    note: '每行金额按四舍五入取整到分，合计为各行取整金额之和。数量：功能费为卡数，流量为话单条数，短信为条数（按分段计），加油包为个数；已由订单支付的加油包不再计费。',
   },
 };
 
@@ -114,11 +120,11 @@ interface Row {
 function rows(doc: BillDocument, lang: Lang): Row[] {
   return doc.lines.map((l) => ({
     line: l.lineNo,
-    item: l.trafficClass === null ? KIND_LABELS[lang][l.kind] : `${KIND_LABELS[lang][l.kind]} · ${l.trafficClass}`,
+    item: [KIND_LABELS[lang][l.kind], l.trafficClass, l.productId, l.orderId === null ? null : `${HEADINGS[lang].paidBy} ${l.orderId}`].filter((x) => x !== null).join(' · '),
     plan: l.planName ?? l.planId ?? '',
     zone: l.zoneId === null ? '' : (doc.zoneNames.get(l.zoneId) ?? l.zoneId),
     quantity: l.quantity,
-    data: l.kind === 'monthly_fee' || l.kind === 'first_month_fee' ? '' : bytesAsMb(l.bytes),
+    data: l.kind === 'monthly_fee' || l.kind === 'first_month_fee' || l.kind === 'sms' ? '' : bytesAsMb(l.bytes),
     unit: l.unitPriceMicros === null ? '' : formatMicros(l.unitPriceMicros, doc.currency),
     exact: formatMicros(l.amountMicros, doc.currency),
     amount: formatMinor(l.amountMinor, doc.currency),

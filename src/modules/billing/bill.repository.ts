@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { BillLineTable, BillTable, Executor } from '../../db/database.ts';
 import { likePrefix } from '../../db/scope.ts';
-import type { BillDraft, BillKind, BillLine, FeeGroup, LineKind, UsageCharge, UsageGroup } from './bill.ts';
+import type { BillDraft, BillKind, BillLine, FeeGroup, LineKind, SmsGroup, TopUpGroup, UsageCharge, UsageGroup } from './bill.ts';
 import type { WholesaleUsage } from './wholesale.ts';
 
 /** A billing month's bounds in each time zone of the accounts billed. */
@@ -48,6 +48,8 @@ const toLine = (r: Selectable<BillLineTable>): BillLine => ({
   unitPriceMicros: r.unit_price_micros === null ? null : Number(r.unit_price_micros),
   amountMicros: Number(r.amount_micros),
   amountMinor: Number(r.amount_minor),
+  productId: r.product_id,
+  orderId: r.order_id,
 });
 
 /** The time zones of the accounts at or under `path` (each has its own month bounds). */
@@ -109,6 +111,45 @@ export async function sumUsageGroups(db: Executor, path: string, bounds: readonl
   }));
 }
 
+/** The SMS records of the month (by time, in the SIM's account time zone) summed per account and plan. */
+export async function sumSmsGroups(db: Executor, path: string, bounds: readonly PeriodBounds[], accountId?: string): Promise<SmsGroup[]> {
+  const lo = new Date(Math.min(...bounds.map((b) => b.start.getTime())));
+  const hi = new Date(Math.max(...bounds.map((b) => b.end.getTime())));
+  const rows = await sql<{ account_id: string; plan_id: string | null; messages: string; amount: string }>`
+    SELECT a.id AS account_id, r.plan_id, sum(r.parts) AS messages, sum(r.charge_micros) AS amount
+    FROM sms_records r
+    JOIN accounts a ON a.id = r.account_id
+    JOIN ${boundsTable(bounds)} ON b.tz = a.timezone
+    WHERE r.at >= ${lo} AND r.at < ${hi} AND r.at >= b.start_at AND r.at < b.end_at
+      AND a.path LIKE ${likePrefix(path)} ${accountId === undefined ? sql`` : sql`AND a.id = ${accountId}`}
+    GROUP BY 1, 2`.execute(db);
+  return rows.rows.map((r) => ({ accountId: r.account_id, planId: r.plan_id, messages: Number(r.messages), amountMicros: Number(r.amount) }));
+}
+
+/** The priced top-ups added to SIMs in the month, summed per account, product, price, currency and paying order. */
+export async function sumTopUpGroups(db: Executor, path: string, bounds: readonly PeriodBounds[], accountId?: string): Promise<TopUpGroup[]> {
+  const lo = new Date(Math.min(...bounds.map((b) => b.start.getTime())));
+  const hi = new Date(Math.max(...bounds.map((b) => b.end.getTime())));
+  const rows = await sql<{ account_id: string; product_id: string | null; order_id: string | null; currency: string; unit: string; top_ups: string; bytes: string; price: string }>`
+    SELECT a.id AS account_id, t.product_id, t.order_id, t.currency, t.price_micros AS unit, count(*) AS top_ups, sum(t.bytes) AS bytes, sum(t.price_micros) AS price
+    FROM top_ups t
+    JOIN accounts a ON a.id = t.account_id
+    JOIN ${boundsTable(bounds)} ON b.tz = a.timezone
+    WHERE t.price_micros IS NOT NULL AND t.created_at >= ${lo} AND t.created_at < ${hi} AND t.created_at >= b.start_at AND t.created_at < b.end_at
+      AND a.path LIKE ${likePrefix(path)} ${accountId === undefined ? sql`` : sql`AND a.id = ${accountId}`}
+    GROUP BY 1, 2, 3, 4, 5`.execute(db);
+  return rows.rows.map((r) => ({
+    accountId: r.account_id,
+    productId: r.product_id,
+    orderId: r.order_id,
+    currency: r.currency,
+    unitPriceMicros: Number(r.unit),
+    topUps: Number(r.top_ups),
+    bytes: Number(r.bytes),
+    priceMicros: Number(r.price),
+  }));
+}
+
 /** Locks the bills of a period for accounts (a re-run replaces them whole). */
 export async function lockBills(db: Executor, period: string, accountIds: string[]): Promise<{ id: string; accountId: string; kind: BillKind; currency: string; revision: number }[]> {
   if (accountIds.length === 0) return [];
@@ -140,11 +181,12 @@ export async function insertBills(db: Executor, bills: readonly (BillRecord & { 
   const lines = bills.flatMap((b) => b.lines.map((l) => ({ billId: b.id, ...l })));
   const lc = <T>(f: (l: (typeof lines)[number]) => T) => lines.map(f);
   await sql`
-    INSERT INTO bill_lines (bill_id, line_no, kind, plan_id, plan_name, zone_id, traffic_class, quantity, bytes, unit_price_micros, amount_micros, amount_minor)
+    INSERT INTO bill_lines (bill_id, line_no, kind, plan_id, plan_name, zone_id, traffic_class, quantity, bytes, unit_price_micros, amount_micros, amount_minor, product_id, order_id)
     SELECT * FROM unnest(
       ${lc((l) => l.billId)}::text[], ${lc((l) => l.lineNo)}::int[], ${lc((l) => l.kind)}::text[], ${lc((l) => l.planId)}::text[],
       ${lc((l) => l.planName)}::text[], ${lc((l) => l.zoneId)}::text[], ${lc((l) => l.trafficClass)}::text[], ${lc((l) => l.quantity)}::bigint[], ${lc((l) => l.bytes)}::bigint[],
-      ${lc((l) => l.unitPriceMicros)}::bigint[], ${lc((l) => l.amountMicros)}::bigint[], ${lc((l) => l.amountMinor)}::bigint[])`.execute(db);
+      ${lc((l) => l.unitPriceMicros)}::bigint[], ${lc((l) => l.amountMicros)}::bigint[], ${lc((l) => l.amountMinor)}::bigint[],
+      ${lc((l) => l.productId)}::text[], ${lc((l) => l.orderId)}::text[])`.execute(db);
 }
 
 export interface BillFilter {

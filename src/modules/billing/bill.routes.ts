@@ -24,9 +24,11 @@ const LineSchema = z
     planName: z.string().nullable(),
     zoneId: z.string().nullable(),
     trafficClass: z.string().nullable().describe('split billing: the traffic class of a usage line'),
-    quantity: z.number().int().describe('SIMs on a fee line, usage records on a usage line'),
+    quantity: z.number().int().describe('SIMs on a fee line, usage records on a usage line, messages (segments) on an SMS line, top-ups on a top-up line'),
     bytes: z.number().int(),
-    unitPrice: z.string().nullable().describe('monthly fee of a fee line'),
+    unitPrice: z.string().nullable().describe("monthly fee of a fee line, the plan's SMS price on an SMS line, the product's price on a top-up line"),
+    productId: z.string().nullable().describe('the top-up product of a top-up line'),
+    paidByOrder: z.string().nullable().describe('the order that paid for the top-ups of a top-up line: shown, not charged again'),
     amountExact: z.string(),
     amount: z.string(),
     amountMinor: z.number().int(),
@@ -55,11 +57,22 @@ const ReconciliationSchema = z
   .object({
     billId: z.string(),
     currency: z.string(),
-    balanced: z.boolean().describe('every usage line equals the sum of its usage records, to the micro, and no record is left out'),
+    balanced: z.boolean().describe('every usage, SMS and top-up line equals the sum of its records, to the micro, and no record is left out'),
     totalMatches: z.boolean().describe('the rounded lines add up to the total'),
     billed: Figures,
     recorded: Figures,
-    differences: z.array(z.object({ kind: z.enum(LINE_KINDS), planId: z.string().nullable(), zoneId: z.string().nullable(), trafficClass: z.string().nullable(), billed: Figures, recorded: Figures })),
+    differences: z.array(
+      z.object({
+        kind: z.enum(LINE_KINDS),
+        planId: z.string().nullable(),
+        zoneId: z.string().nullable(),
+        trafficClass: z.string().nullable(),
+        productId: z.string().nullable(),
+        orderId: z.string().nullable(),
+        billed: Figures,
+        recorded: Figures,
+      }),
+    ),
   })
   .meta({ id: 'BillReconciliation' });
 
@@ -86,6 +99,8 @@ const lineDto = (l: BillLine, currency: string) => ({
   quantity: l.quantity,
   bytes: l.bytes,
   unitPrice: l.unitPriceMicros === null ? null : formatMicros(l.unitPriceMicros, currency),
+  productId: l.productId,
+  paidByOrder: l.orderId,
   amountExact: formatMicros(l.amountMicros, currency),
   amount: formatMinor(l.amountMinor, currency),
   amountMinor: l.amountMinor,

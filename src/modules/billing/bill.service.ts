@@ -86,11 +86,13 @@ export class BillService {
     only?: string,
   ): Promise<{ drafts: BillDraft[]; cycles: Map<string, BillingCycle>; wholesaleUsage: Map<string, UsageGroup[]> }> {
     const bounds = await this.boundsUnder(account.path, period);
-    const [catalog, fees, usage, accounts] = await Promise.all([
+    const [catalog, fees, usage, accounts, sms, topUps] = await Promise.all([
       loadRatingCatalog(this.db),
       repo.sumFeeGroups(this.db, account.path, bounds),
       repo.sumUsageGroups(this.db, account.path, bounds, only),
       this.db.selectFrom('accounts').select(['id', 'timezone']).where('path', 'like', likePrefix(account.path)).orderBy('id').execute(),
+      repo.sumSmsGroups(this.db, account.path, bounds, only),
+      repo.sumTopUpGroups(this.db, account.path, bounds, only),
     ]);
     const plans = planVersions(catalog.plans);
     const cycleByZone = new Map(bounds.map((b) => [b.timeZone, { month: period, start: b.start, end: b.end }]));
@@ -99,8 +101,21 @@ export class BillService {
     const drafts: BillDraft[] = [];
     const feesBy = groupBy(fees, (f) => f.accountId);
     const usageBy = groupBy(usage, (u) => u.accountId);
+    const smsBy = groupBy(sms, (g) => g.accountId);
+    const topUpsBy = groupBy(topUps, (g) => g.accountId);
     for (const a of billed) {
-      drafts.push(...buildBills({ accountId: a.id, kind: 'retail', cycle: cycles.get(a.id)!, plans, fees: feesBy.get(a.id) ?? [], usage: usageBy.get(a.id) ?? [] }));
+      drafts.push(
+        ...buildBills({
+          accountId: a.id,
+          kind: 'retail',
+          cycle: cycles.get(a.id)!,
+          plans,
+          fees: feesBy.get(a.id) ?? [],
+          usage: usageBy.get(a.id) ?? [],
+          sms: smsBy.get(a.id) ?? [],
+          topUps: topUpsBy.get(a.id) ?? [],
+        }),
+      );
     }
     const wholesale = await this.wholesale(catalog, plans, cycles, bounds, fees, new Set(billed.map((a) => a.id)));
     for (const a of billed) {
@@ -263,22 +278,34 @@ export class BillService {
 
   /**
    * Proves a bill against the usage records: sums the records of its account and month afresh and compares them with
-   * its usage lines, to the micro. A record that arrived after the run (a late CDR) shows as a difference.
+   * its usage lines, to the micro; a retail bill's SMS and top-up lines likewise against the SMS records and the
+   * priced top-ups. A record that arrived after the run (a late CDR) shows as a difference.
    */
   async reconcileBill(principal: Principal, id: string): Promise<Reconciliation & { billId: string; currency: string }> {
     const bill = await this.getBill(principal, id);
     const account = await this.accounts.getAccount(principal, bill.accountId);
     const bounds: PeriodBounds[] = [{ timeZone: account.timezone, start: bill.periodStart, end: bill.periodEnd }];
-    const [usage, catalog] = await Promise.all([
-      bill.kind === 'retail'
+    const retail = bill.kind === 'retail';
+    const [usage, catalog, sms, topUps] = await Promise.all([
+      retail
         ? repo.sumUsageGroups(this.db, account.path, bounds, account.id)
         : this.compute(account, bill.period, account.id).then((c) => c.wholesaleUsage.get(account.id) ?? []),
       loadRatingCatalog(this.db),
+      retail ? repo.sumSmsGroups(this.db, account.path, bounds, account.id) : [],
+      retail ? repo.sumTopUpGroups(this.db, account.path, bounds, account.id) : [],
     ]);
     const plans = planVersions(catalog.plans);
     const cycle: BillingCycle = { month: bill.period, start: bill.periodStart, end: bill.periodEnd };
-    const currencyOf = (g: UsageGroup) => (g.planId === null ? undefined : billedVersion(plans.get(g.planId) ?? [], cycle)?.currency) ?? DEFAULT_CURRENCY;
-    return { billId: bill.id, currency: bill.currency, ...reconcile(bill, usage.filter((g) => currencyOf(g) === bill.currency)) };
+    const currencyOf = (g: Pick<UsageGroup, 'planId'>) => (g.planId === null ? undefined : billedVersion(plans.get(g.planId) ?? [], cycle)?.currency) ?? DEFAULT_CURRENCY;
+    return {
+      billId: bill.id,
+      currency: bill.currency,
+      ...reconcile(
+        bill,
+        usage.filter((g) => currencyOf(g) === bill.currency),
+        { sms: sms.filter((g) => currencyOf(g) === bill.currency), topUps: topUps.filter((g) => g.currency === bill.currency) },
+      ),
+    };
   }
 
   /** A bill as a CSV, XLSX or PDF document in Chinese or English. */

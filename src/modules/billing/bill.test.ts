@@ -130,7 +130,7 @@ describe('bills', () => {
         periodEnd: march.end,
         totalMinor: 1000,
         totalMicros: 10_000_000,
-        lines: [{ lineNo: 1, kind: 'monthly_fee', planId: 'p', planName: '=HYPERLINK("x")', zoneId: null, trafficClass: null, quantity: 1, bytes: 0, unitPriceMicros: 10_000_000, amountMicros: 10_000_000, amountMinor: 1000 }],
+        lines: [{ lineNo: 1, kind: 'monthly_fee', planId: 'p', planName: '=HYPERLINK("x")', zoneId: null, trafficClass: null, quantity: 1, bytes: 0, unitPriceMicros: 10_000_000, amountMicros: 10_000_000, amountMinor: 1000, productId: null, orderId: null }],
         zoneNames: new Map(),
       },
       'zh',

@@ -306,7 +306,7 @@ export class OrderService {
       let failed = 0;
       for (const line of (await repo.linesOf(trx, id)).filter((l) => l.status === 'pending')) {
         try {
-          const result = await this.fulfilLine(trx, id, line, topUps, renewed);
+          const result = await this.fulfilLine(trx, id, row.currency, line, topUps, renewed);
           await repo.setLineResult(trx, id, line.lineNo, 'fulfilled', result, now);
         } catch (e) {
           if (!(e instanceof AppError)) throw e;
@@ -332,7 +332,7 @@ export class OrderService {
     return done;
   }
 
-  private async fulfilLine(trx: Executor, orderId: string, line: OrderLine, topUps: TopUpRecord[], renewed: string[]): Promise<string> {
+  private async fulfilLine(trx: Executor, orderId: string, currency: string, line: OrderLine, topUps: TopUpRecord[], renewed: string[]): Promise<string> {
     if (line.kind === 'sim_order') {
       const s = line.details.shipping as { recipient: string; address: string };
       return `${line.quantity} SIM(s) on plan ${line.planId} recorded for shipping to ${s.recipient}, ${s.address}`;
@@ -355,6 +355,8 @@ export class OrderService {
       bytes: line.details.bytes as number,
       validMonths: line.details.validMonths as number,
       actor: `order:${orderId}`,
+      // NOTE: paid by the order: the bill shows it with the order and does not charge it again.
+      price: line.productId ? { productId: line.productId, priceMicros: line.amountMicros, currency, orderId } : undefined,
     });
     topUps.push(record);
     return `top-up ${record.id} of ${record.bytes} bytes, usable until ${record.expiresAt.toISOString()}`;
