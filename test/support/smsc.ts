@@ -119,7 +119,7 @@ export class TestSmsc {
   }
 
   /** Sends an MO deliver_sm (one part, or several with a concatenation header) and resolves with each command_status; `together` sends all parts before any answer. */
-  async sendMo(from: string, parts: { text: string; ucs2?: boolean; concat?: { ref: number; total: number; seq: number } }[], together = false): Promise<number[]> {
+  async sendMo(from: string, parts: { text: string; ucs2?: boolean; concat?: { ref: number; total: number; seq: number }; reference?: number }[], together = false): Promise<number[]> {
     const session = this.sessions()[0];
     if (!session) throw new Error('no bound session');
     const one = (p: (typeof parts)[number]) => {
@@ -127,7 +127,14 @@ export class TestSmsc {
       const header = p.concat ? Buffer.from([5, 0, 3, p.concat.ref, p.concat.total, p.concat.seq]) : Buffer.alloc(0);
       return new Promise<number>((resolve) =>
         session.deliver_sm(
-          { source_addr: from, destination_addr: '10690000', esm_class: p.concat ? 0x40 : 0, data_coding: p.ucs2 ? 8 : 0, short_message: Buffer.concat([header, body]) },
+          {
+            source_addr: from,
+            destination_addr: '10690000',
+            esm_class: p.concat ? 0x40 : 0,
+            data_coding: p.ucs2 ? 8 : 0,
+            short_message: Buffer.concat([header, body]),
+            ...(p.reference === undefined ? {} : { user_message_reference: p.reference }),
+          },
           (resp) => resolve(resp.command_status),
         ),
       );
