@@ -167,6 +167,26 @@ describe.each(testDialects())('SMS as usage on %s', (dialect) => {
     expect((await as(b, 'GET', '/api/v1/alerts?type=sms_service_off')).json().items).toEqual([]);
   });
 
+  it('a rule that sends a device SMS to a SIM with SMS off records the refusal as its action result', async () => {
+    const created = await t.api('POST', '/api/v1/rules', {
+      name: 'tell the device it is locked',
+      scope: { kind: 'sim', iccid: SIM(4) },
+      trigger: { type: 'state_change', to: ['suspended'] },
+      actions: [{ type: 'device_sms', text: 'LOCKED' }],
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const ruleId = created.json<{ id: string }>().id;
+    await t.platform.ruleRuntime.reload();
+    expect((await t.api('POST', `/api/v1/sims/${SIM(4)}/state`, { state: 'suspended', reason: 'test' })).statusCode).toBe(200);
+    const firing = await eventually(async () => {
+      await t.platform.ruleRuntime.settle();
+      const items = (await t.api('GET', `/api/v1/rule-firings?ruleId=${ruleId}`)).json<{ items: { status: string; actions: { type: string; status: string; detail: string | null }[] }[] }>().items;
+      return items.find((f) => f.actions.length > 0);
+    });
+    expect(firing.actions).toEqual([{ type: 'device_sms', status: 'failed', detail: expect.stringMatching(/^sms_service_off: SMS is off for SIM/) }]);
+    expect(smsc.submitted.some((s) => s.destination === msisdnFor(4))).toBe(false);
+  });
+
   it('a SIM in its test period becomes active once its SMS test allowance is used; test SMS are free', async () => {
     expect(await stateOf(2)).toBe('test');
     expect(await smsc.sendMo(msisdnFor(2), [{ text: 'HELLO', reference: 1 }])).toEqual([0]);

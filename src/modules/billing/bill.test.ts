@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cycleOfMonth } from '../rating/billing-cycle.ts';
 import { createRatePlan, MB, type RatePlan } from '../rating/rate-plan.ts';
-import { buildBills, firstMonthFeeMicros, type FeeGroup, reconcile, type UsageCharge, type UsageGroup } from './bill.ts';
+import { buildBills, firstMonthFeeMicros, type FeeGroup, reconcile, type TopUpGroup, type UsageCharge, type UsageGroup } from './bill.ts';
 import { bytesAsMb, billCsv } from './bill-export.ts';
 
 const plan = (over: Partial<RatePlan> & { id: string }): RatePlan =>
@@ -104,13 +104,44 @@ describe('bills', () => {
     );
   });
 
+  it('has an SMS line per plan and top-up lines per product and paying order; top-ups paid by an order are not charged again', () => {
+    const topUp = (orderId: string | null, topUps: number, priceMicros: number): TopUpGroup => ({
+      accountId: 'a',
+      productId: 'cn-100mb',
+      orderId,
+      currency: 'CNY',
+      unitPriceMicros: priceMicros / topUps,
+      topUps,
+      bytes: topUps * 100 * MB,
+      priceMicros,
+    });
+    const sms = [{ accountId: 'a', planId: 'p10', messages: 7, amountMicros: 450_000 }];
+    const topUps = [topUp(null, 2, 25_000_000), topUp('ord_1', 1, 12_500_000)];
+    const [bill] = buildBills({ accountId: 'a', kind: 'retail', cycle: march, plans, fees: [fee('p10', 1)], usage: [use('p10', 'CN', 'none', 3, MB, 0)], sms, topUps });
+    expect(bill!.lines.map((l) => [l.kind, l.planId, l.productId, l.orderId, l.quantity, l.amountMicros, l.amountMinor])).toEqual([
+      ['monthly_fee', 'p10', null, null, 1, 10_000_000, 1000],
+      ['usage_included', 'p10', null, null, 3, 0, 0],
+      ['sms', 'p10', null, null, 7, 450_000, 45],
+      ['top_up', null, 'cn-100mb', null, 2, 25_000_000, 2500],
+      ['top_up', null, 'cn-100mb', 'ord_1', 1, 0, 0],
+    ]);
+    expect(bill!.usageRecords).toBe(3);
+    expect(bill!.totalMinor).toBe(1000 + 45 + 2500);
+    expect(reconcile(bill!, [use('p10', 'CN', 'none', 3, MB, 0)], { sms, topUps }).balanced).toBe(true);
+    const late = reconcile(bill!, [use('p10', 'CN', 'none', 3, MB, 0)], { sms: [{ ...sms[0]!, messages: 8, amountMicros: 600_000 }], topUps: [topUps[0]!] });
+    expect(late.differences.map((d) => [d.kind, d.orderId, d.billed.records, d.recorded.records])).toEqual([
+      ['sms', null, 7, 8],
+      ['top_up', 'ord_1', 1, 0],
+    ]);
+  });
+
   it('names the lines that do not match the records', () => {
     const usage = [use('p10', 'CN', 'overage', 4, 3 * MB, 3_000_000)];
     const [bill] = buildBills({ accountId: 'a', kind: 'retail', cycle: march, plans, fees: [], usage });
     const late = [...usage, use('p10', 'EU', 'roaming', 1, MB, 7)];
     const r = reconcile(bill!, late);
     expect(r.balanced).toBe(false);
-    expect(r.differences).toEqual([{ kind: 'roaming', planId: 'p10', zoneId: 'EU', trafficClass: null, billed: { records: 0, bytes: 0, amountMicros: 0 }, recorded: { records: 1, bytes: MB, amountMicros: 7 } }]);
+    expect(r.differences).toEqual([{ kind: 'roaming', planId: 'p10', zoneId: 'EU', trafficClass: null, productId: null, orderId: null, billed: { records: 0, bytes: 0, amountMicros: 0 }, recorded: { records: 1, bytes: MB, amountMicros: 7 } }]);
   });
 
   it('prints data in MB exactly and guards CSV cells against formulas', () => {
