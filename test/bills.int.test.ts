@@ -143,7 +143,7 @@ describe.each(testDialects())('bills on %s', (dialect) => {
     const rec = (await t.api('GET', `/api/v1/bills/${before.id}/reconciliation`)).json<{ balanced: boolean; differences: unknown[] }>();
     expect(rec.balanced).toBe(false);
     expect(rec.differences).toEqual([
-      { kind: 'overage', planId: 'bill-cn', zoneId: 'CN', trafficClass: null, billed: { records: 1, bytes: 3 * MB, amountExact: '2.00' }, recorded: { records: 2, bytes: 4 * MB, amountExact: '3.00' } },
+      { kind: 'overage', planId: 'bill-cn', zoneId: 'CN', trafficClass: null, productId: null, orderId: null, billed: { records: 1, bytes: 3 * MB, amountExact: '2.00' }, recorded: { records: 2, bytes: 4 * MB, amountExact: '3.00' } },
     ]);
     expect((await t.api('POST', '/api/v1/bills/runs', { period: '2026-01', accountId: enterprise.accountId, rerun: true })).json()).toMatchObject({ created: 0, replaced: 1 });
     const after = await billOf(enterprise.accountId, '2026-01');

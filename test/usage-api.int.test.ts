@@ -118,7 +118,7 @@ describe.each(testDialects())('usage API on %s', (dialect) => {
     const r = await report(`/api/v1/sims/${A}/usage?granularity=hour&from=2025-06-01T00:00:00Z&to=2025-06-02T00:00:00Z`);
     expect(r.total.bytes).toBe(0);
     expect(r.today).toEqual({ date: '2026-01-15', bytesIn: 3 * GB + 100, bytesOut: 4 * GB + 200, bytes: 7 * GB + 300, records: 42 });
-    expect(r.thisCycle).toEqual({ month: '2026-01', bytesIn: 3 * GB + 1110, bytesOut: 4 * GB + 2220, bytes: 7 * GB + 3330, records: 46 });
+    expect(r.thisCycle).toEqual({ month: '2026-01', bytesIn: 3 * GB + 1110, bytesOut: 4 * GB + 2220, bytes: 7 * GB + 3330, records: 46, sms: { messages: 0, mo: 0, mt: 0, test: 0, included: 0, charged: 0, amount: '0.00' } });
   });
 
   it('buckets by local month', async () => {
