@@ -64,4 +64,23 @@ describe('meridian bills commands', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('bill_not_found');
   });
+
+  it('shows SMS and top-up lines, the top-up paid by an order marked so', async () => {
+    const db = server.platform.services.db;
+    const at = new Date(`${lastMonth}-15T04:00:00Z`);
+    const account = (await sql<{ account_id: string }>`SELECT account_id FROM sims WHERE iccid = ${iccidFor(1)}`.execute(db)).rows[0]!.account_id;
+    await sql`
+      INSERT INTO sms_records (dedupe_key, sms_id, account_id, iccid, direction, parts, plan_id, cycle, test_parts, included_parts, charged_parts, charge_micros, at)
+      VALUES ('mt:sms_cli_1', 'sms_cli_1', ${account}, ${iccidFor(1)}, 'mt', 3, 'CN-10', ${lastMonth}, 0, 0, 3, 300000, ${at})`.execute(db);
+    await sql`
+      INSERT INTO top_ups (id, account_id, iccid, bytes, expires_at, created_by, created_at, product_id, price_micros, currency, order_id)
+      VALUES ('top_cli_1', ${account}, ${iccidFor(2)}, 104857600, ${at}, 'order:ord_cli', ${at}, 'cn-100mb', 5000000, 'CNY', 'ord_cli')`.execute(db);
+    expect((await cli(['bills', 'run', lastMonth, '--rerun'])).code).toBe(0);
+    const id = json(await cli(['bills', 'list', '--month', lastMonth, '--json'])).items[0].id as string;
+    const show = await cli(['bills', 'show', id]);
+    expect(show.stdout).toMatch(/2 +sms +CN-10 +- +3 +- +0\.30 +messages/);
+    expect(show.stdout).toMatch(/3 +top_up +cn-100mb +- +1 +100\.0 MiB +0\.00 +paid by order ord_cli/);
+    const rec = await cli(['bills', 'reconcile', id]);
+    expect(rec.code, rec.stdout).toBe(0);
+  });
 });
