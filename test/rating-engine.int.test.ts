@@ -39,8 +39,8 @@ describe.each(testDialects())('rating in the usage engine on %s', (dialect) => {
   const assign = async (planId: string, serials: number[]) => {
     const iccids = serials.map((s) => iccidFor(s));
     await sql`UPDATE sims SET plan_id = ${planId} WHERE iccid = any(${iccids}::text[])`.execute(db());
-    engine().rating.simsChanged();
     for (const iccid of iccids) await engine().sims.refresh(iccid);
+    engine().rating.simsChanged();
   };
   const waitFor = async (check: () => Promise<boolean>) => {
     for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 20));
@@ -52,6 +52,10 @@ describe.each(testDialects())('rating in the usage engine on %s', (dialect) => {
     await t.drainJobs();
     await t.api('POST', '/api/v1/bulk-jobs', { selection: { filter: { state: ['inventory'] } }, change: { state: { state: 'active' } } });
     await t.drainJobs();
+    // The SIMs have been active since before the cycle: each brings its whole allowance to a pool.
+    await sql`UPDATE sims SET activated_at = '2025-12-01T00:00:00Z'`.execute(db());
+    await engine().rating.reloadCatalog();
+    for (let s = 1; s <= 8; s++) await engine().sims.refresh(iccidFor(s));
     const now = t.clock.now();
     await insertZones(db(), t.operatorAccountId, [{ id: 'CN', name: 'China', countries: ['CN'], networks: [] }], now);
     await insertPlanVersions(

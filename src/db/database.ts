@@ -89,6 +89,8 @@ export interface SimTable {
   test_used_sms: Generated<number>;
   /** The rate plan (套餐) the SIM is rated with; null: its usage is counted, not rated. */
   plan_id: string | null;
+  /** When the SIM was put on its plan in its account (a plan change or a move); null: before this was recorded. */
+  plan_joined_at: Generated<Timestamp | null>;
   state_changed_at: Timestamp;
   created_at: CreatedAt;
   updated_at: Timestamp;
@@ -175,6 +177,8 @@ export interface GatewayTable {
   /** RADIUS shared secret: kept in clear because every packet's authenticator is computed with it. */
   secret: string;
   coa_port: number;
+  /** The RADIUS attribute the gateway reports the destination class in (`attr:N`, `vsa:VENDOR:TYPE`); null: none. */
+  destination_class_attribute: Generated<string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -347,6 +351,8 @@ export interface TrafficRuleTable {
   priority: number;
   apn: string | null;
   zone_id: string | null;
+  /** Destination class the gateway reports (CDR destination, RADIUS attribute named by the gateway); null: any. */
+  destination_class: Generated<string | null>;
   traffic_class: string;
   payer_account_id: string;
   created_by: string | null;

@@ -154,10 +154,13 @@ export async function createNetworkSide(d: {
       void enforcement.disconnectSim({ iccid: e.iccid, accountId: e.accountId }, { source: e.source, actor: 'system:enforcement', reason: `SIM ${e.to}${e.reason ? `: ${e.reason}` : ''}` });
     }
   });
+  // NOTE: pool membership is taken once the SIM in memory is fresh, so a pool is never sized from the row before.
   const refresh = (iccid: string) =>
-    index.refresh(iccid).catch((err: unknown) => d.log.error({ err, iccid }, 'could not refresh a SIM in memory'));
+    index
+      .refresh(iccid)
+      .then((sim) => (sim ? usage.rating.track(sim) : usage.rating.forgetMember(iccid)))
+      .catch((err: unknown) => d.log.error({ err, iccid }, 'could not refresh a SIM in memory'));
   d.sims.onSimsChanged((iccids) => {
-    usage.rating.simsChanged();
     iccids.forEach((iccid) => void refresh(iccid));
     reloadPolicies(() => policyBook.refresh(iccids));
   });

@@ -19,6 +19,7 @@ import {
   type TopUp,
 } from '../modules/rating/rating.ts';
 import { createZoneIndex, type ZoneIndex } from '../modules/rating/zones.ts';
+import { cycleOfMonth, poolSizeBytes } from '../modules/rating/billing-cycle.ts';
 import { localMonth } from '../shared/time-zone.ts';
 import type { HotSim } from './sim-index.ts';
 
@@ -43,6 +44,20 @@ export interface Rated {
 
 const poolKeyOf = (accountId: string, planId: string, cycle: string): string => `${accountId}|${planId}|${cycle}`;
 
+/** A SIM counted for the pool of its account and plan, from `joinedAtMs` on. */
+interface Membership {
+  accountId: string;
+  planId: string;
+  joinedAtMs: number;
+  timezone: string;
+}
+
+/** The computed size of one pool in one cycle, under the plan version it was computed with. */
+interface PoolSize {
+  plan: RatePlan;
+  bytes: number;
+}
+
 /**
  * The rating state of the usage engine, in memory: the zone catalogue and every plan version, each SIM's balance of
  * its current cycle and each pool's. Rating a delta changes the state at once; the caller writes the new balances in
@@ -57,8 +72,13 @@ export class RatingBook {
   private readonly pools = new Map<string, PoolBalance>();
   /** Top-ups of SIMs that hold no balance yet: the balance they open takes them. */
   private readonly pendingTopUps = new Map<string, TopUp[]>();
-  /** Members of each pooled plan per account, counted from the SIM index on demand; cleared when SIMs change. */
-  private members: Map<string, number> | undefined;
+  /** Each SIM counted for a plan's pool, by ICCID, and the members of each account and plan (`account|plan`). */
+  private readonly memberOf = new Map<string, Membership>();
+  private readonly members = new Map<string, Map<string, Membership>>();
+  /** Pool sizes by pool key, computed from the members when first needed after a membership change. */
+  private readonly sizes = new Map<string, PoolSize>();
+  /** What members that left brought to a pool in its cycle (by pool key): kept until the cycle ends. */
+  private readonly keptBytes = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -74,7 +94,14 @@ export class RatingBook {
       this.db.selectFrom('pool_balances').selectAll().execute(),
     ]);
     for (const b of balances) this.balances.set(b.iccid, { accountId: b.account_id, cycle: b.cycle, planId: b.plan_id, balance: b.balance as unknown as SimBalance });
-    for (const p of pools) this.pools.set(poolKeyOf(p.account_id, p.plan_id, p.cycle), { sizeBytes: Number(p.size_bytes), remainingBytes: Number(p.remaining_bytes) });
+    for (const sim of this.allSims()) this.track(sim);
+    for (const p of pools) {
+      const key = poolKeyOf(p.account_id, p.plan_id, p.cycle);
+      this.pools.set(key, { sizeBytes: Number(p.size_bytes), remainingBytes: Number(p.remaining_bytes) });
+      // NOTE: a stored pool larger than its members now make it holds what members that left brought; it stays.
+      const computed = this.computedSize(p.account_id, p.plan_id, p.cycle);
+      if (computed !== undefined && Number(p.size_bytes) > computed) this.keptBytes.set(key, Number(p.size_bytes) - computed);
+    }
     // NOTE: a top-up is stored before the engine commits the balance that holds it; one the balance lacks is added.
     const topUps = await this.db.selectFrom('top_ups').select(['id', 'iccid', 'bytes', 'expires_at']).where('expires_at', '>', this.now()).execute();
     for (const t of topUps) this.addTopUp(t.iccid, { id: t.id, remainingBytes: Number(t.bytes), expiresAtMs: t.expires_at.getTime() });
@@ -95,11 +122,52 @@ export class RatingBook {
     this.zones = createZoneIndex(zones);
     this.versions = versions;
     this.compiled = new Map();
+    this.sizes.clear();
   }
 
-  /** Forgets the pool member counts (a SIM joined or left a plan). */
+  /** Takes every SIM's plan membership from the SIM index again (after changes made around the SIM service). */
   simsChanged(): void {
-    this.members = undefined;
+    for (const sim of this.allSims()) this.track(sim);
+  }
+
+  /**
+   * Takes a SIM's plan membership as it is now: a SIM that joins a pool adds its allowance from its join day on
+   * (prorated by days); one that leaves keeps what it brought in the pool until the cycle ends. O(1) unless it changed.
+   */
+  track(sim: HotSim): void {
+    const old = this.memberOf.get(sim.iccid);
+    const joinedAtMs = sim.planId === null ? null : sim.planJoinedAtMs;
+    if (old && joinedAtMs !== null && old.planId === sim.planId && old.accountId === sim.accountId && old.joinedAtMs === joinedAtMs && old.timezone === sim.timezone) return;
+    if (!old && joinedAtMs === null) return;
+    if (old) this.leave(sim.iccid, old);
+    if (joinedAtMs !== null && sim.planId !== null) {
+      const m: Membership = { accountId: sim.accountId, planId: sim.planId, joinedAtMs, timezone: sim.timezone };
+      const base = `${m.accountId}|${m.planId}`;
+      const list = this.members.get(base) ?? this.members.set(base, new Map()).get(base)!;
+      list.set(sim.iccid, m);
+      this.memberOf.set(sim.iccid, m);
+      this.forgetSizes(m.accountId, m.planId);
+    }
+  }
+
+  /** A SIM that is gone (deleted) leaves its pool, keeping what it brought there until the cycle ends. */
+  forgetMember(iccid: string): void {
+    const old = this.memberOf.get(iccid);
+    if (old) this.leave(iccid, old);
+  }
+
+  private leave(iccid: string, old: Membership): void {
+    const base = `${old.accountId}|${old.planId}`;
+    const cycle = localMonth(this.now(), old.timezone);
+    const plan = planVersionAt(this.versions.get(old.planId) ?? [], this.now());
+    if (plan?.sharing === 'pooled') {
+      const key = `${base}|${cycle}`;
+      const brought = poolSizeBytes([{ allowanceBytes: plan.includedBytes, joinedAt: new Date(old.joinedAtMs) }], cycleOfMonth(cycle, old.timezone), old.timezone);
+      if (brought > 0) this.keptBytes.set(key, (this.keptBytes.get(key) ?? 0) + brought);
+    }
+    this.members.get(base)?.delete(iccid);
+    this.memberOf.delete(iccid);
+    this.forgetSizes(old.accountId, old.planId);
   }
 
   /** The plan version that rates a SIM's usage at `at`, if it has a plan in force. */
@@ -138,9 +206,10 @@ export class RatingBook {
     let poolBefore: PoolBalance | undefined;
     let pool: PoolBalance | null = null;
     if (plan.sharing === 'pooled') {
+      this.track(sim);
       poolKey = poolKeyOf(sim.accountId, plan.id, cycle);
       poolBefore = this.pools.get(poolKey);
-      pool = this.sizedPool(poolBefore, sim.accountId, plan);
+      pool = this.sizedPool(poolBefore, poolKey, sim, plan, cycle);
     }
     const result = rateUsage(this.compile(plan), held, pool, { bytes, sessionBytesBefore, mccMnc, atMs: at.getTime(), inTestPeriod: sim.state === 'test' });
     this.balances.set(sim.iccid, { accountId: sim.accountId, cycle, planId: plan.id, balance: result.sim });
@@ -172,7 +241,8 @@ export class RatingBook {
     if (!plan || !held) return false;
     const cycle = localMonth(at, sim.timezone);
     if (held.cycle !== cycle || held.planId !== plan.id) return true;
-    const pool = plan.sharing === 'pooled' ? this.sizedPool(this.pools.get(poolKeyOf(sim.accountId, plan.id, cycle)), sim.accountId, plan) : null;
+    const key = poolKeyOf(sim.accountId, plan.id, cycle);
+    const pool = plan.sharing === 'pooled' ? this.sizedPool(this.pools.get(key), key, sim, plan, cycle) : null;
     const e = enforcementOf(this.compile(plan), held.balance, pool, { mccMnc: null, atMs: at.getTime(), inTestPeriod: false });
     return e !== 'quota' && e !== 'cutoff';
   }
@@ -219,19 +289,39 @@ export class RatingBook {
     return rp;
   }
 
-  /** The pool of a pooled plan, opened or resized to its members' allowances (one full allowance per member). */
-  private sizedPool(pool: PoolBalance | undefined, accountId: string, plan: RatePlan): PoolBalance {
-    const size = this.memberCount(accountId, plan.id) * plan.includedBytes;
+  /** The pool of a pooled plan in a cycle, opened or resized to its size (see `poolSize`). */
+  private sizedPool(pool: PoolBalance | undefined, key: string, sim: HotSim, plan: RatePlan, cycle: string): PoolBalance {
+    const size = this.poolSize(key, sim.accountId, plan, cycle, sim.timezone);
     if (!pool) return openPool(size);
     return pool.sizeBytes === size ? pool : resizePool(pool, size - pool.sizeBytes);
   }
 
-  private memberCount(accountId: string, planId: string): number {
-    if (!this.members) {
-      const counts = new Map<string, number>();
-      for (const s of this.allSims()) if (s.planId) counts.set(`${s.accountId}|${s.planId}`, (counts.get(`${s.accountId}|${s.planId}`) ?? 0) + 1);
-      this.members = counts;
-    }
-    return this.members.get(`${accountId}|${planId}`) ?? 0;
+  /**
+   * The size of a pool in a cycle: its members' allowances (those who joined during the cycle prorated by days, see
+   * `poolSizeBytes`) and what members that left during the cycle brought. Computed once per membership change.
+   */
+  private poolSize(key: string, accountId: string, plan: RatePlan, cycle: string, timezone: string): number {
+    const cached = this.sizes.get(key);
+    if (cached && cached.plan === plan) return cached.bytes;
+    const members = [...(this.members.get(`${accountId}|${plan.id}`)?.values() ?? [])].map((m) => ({ allowanceBytes: plan.includedBytes, joinedAt: new Date(m.joinedAtMs) }));
+    const bytes = poolSizeBytes(members, cycleOfMonth(cycle, timezone), timezone) + (this.keptBytes.get(key) ?? 0);
+    this.sizes.set(key, { plan, bytes });
+    return bytes;
+  }
+
+  /** The members' part of a stored pool's size (without what members that left brought); undefined: no members. */
+  private computedSize(accountId: string, planId: string, cycle: string): number | undefined {
+    const members = [...(this.members.get(`${accountId}|${planId}`)?.values() ?? [])];
+    const timezone = members[0]?.timezone;
+    if (timezone === undefined) return 0;
+    const c = cycleOfMonth(cycle, timezone);
+    const plan = planVersionAt(this.versions.get(planId) ?? [], new Date(Math.min(this.now().getTime(), c.end.getTime() - 1)));
+    if (!plan) return undefined;
+    return poolSizeBytes(members.map((m) => ({ allowanceBytes: plan.includedBytes, joinedAt: new Date(m.joinedAtMs) })), c, timezone);
+  }
+
+  private forgetSizes(accountId: string, planId: string): void {
+    const prefix = `${accountId}|${planId}|`;
+    for (const key of this.sizes.keys()) if (key.startsWith(prefix)) this.sizes.delete(key);
   }
 }

@@ -19,6 +19,8 @@ export interface HotSim {
   usageCycleBytes: number;
   /** The rate plan the SIM's usage is rated with, if any. */
   planId: string | null;
+  /** When the SIM began to count for its plan's pool: activation, or the later move onto the plan; null: not a member. */
+  planJoinedAtMs: number | null;
 }
 
 interface Row {
@@ -36,6 +38,7 @@ interface Row {
   usage_cycle: string | null;
   usage_cycle_bytes: number;
   plan_id: string | null;
+  plan_joined_at: Date | null;
 }
 
 const toHot = (r: Row): HotSim => ({
@@ -53,6 +56,7 @@ const toHot = (r: Row): HotSim => ({
   usageCycle: r.usage_cycle,
   usageCycleBytes: Number(r.usage_cycle_bytes),
   planId: r.plan_id,
+  planJoinedAtMs: r.plan_joined_at === null ? null : new Date(r.plan_joined_at).getTime(),
 });
 
 const PAGE = 50_000;
@@ -153,6 +157,7 @@ export class SimIndex {
       imsis: fresh.imsis,
       testAllowanceBytes: fresh.testAllowanceBytes,
       planId: fresh.planId,
+      planJoinedAtMs: fresh.planJoinedAtMs,
       testUsedBytes: stateChanged ? fresh.testUsedBytes : Math.max(fresh.testUsedBytes, old.testUsedBytes),
     });
     this.put(old);
@@ -176,7 +181,9 @@ export class SimIndex {
       SELECT s.iccid, s.account_id, a.timezone, s.state, s.suspend_reason, s.msisdn,
              coalesce((SELECT array_agg(p.imsi ORDER BY p.position) FROM sim_profiles p WHERE p.iccid = s.iccid), '{}') AS imsis,
              s.test_allowance_bytes, s.test_used_bytes, s.usage_day, s.usage_day_bytes, s.usage_cycle, s.usage_cycle_bytes,
-             s.plan_id
+             s.plan_id,
+             CASE WHEN s.activated_at IS NULL OR s.plan_id IS NULL THEN NULL
+                  ELSE greatest(s.activated_at, coalesce(s.plan_joined_at, s.activated_at)) END AS plan_joined_at
       FROM sims s JOIN accounts a ON a.id = s.account_id
       WHERE ${condition}
       ORDER BY s.iccid

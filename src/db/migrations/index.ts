@@ -8,6 +8,7 @@ import * as rating from './0006-rating.ts';
 import * as topUps from './0007-top-ups.ts';
 import * as bills from './0013-bills.ts';
 import * as splitBilling from './0014-split-billing.ts';
+import * as poolJoinsDestinationClass from './0015-pool-joins-destination-class.ts';
 import * as eventsWebhooksAlerts from './0008-events-webhooks-alerts.ts';
 import * as notifications from './0009-notifications.ts';
 import * as policies from './0011-policies.ts';
@@ -27,6 +28,7 @@ export const migrationProvider: MigrationProvider = {
     '0007-top-ups': topUps,
     '0013-bills': bills,
     '0014-split-billing': splitBilling,
+    '0015-pool-joins-destination-class': poolJoinsDestinationClass,
     '0008-events-webhooks-alerts': eventsWebhooksAlerts,
     '0009-notifications': notifications,
     '0011-policies': policies,

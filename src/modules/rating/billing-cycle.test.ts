@@ -142,6 +142,13 @@ describe('proration by days', () => {
     expect(poolSizeBytes(members, cycle)).toBe(3 * GB + GB + 3 * GB);
   });
 
+  it('grows a pool by 15/30 of an allowance for a member joining on the 16th of a 30-day month', () => {
+    const cycle = cycleOfMonth('2026-04');
+    const before = [{ allowanceBytes: 30 * GB, joinedAt: sh('2026-01-15T10:00:00') }];
+    const joined = { allowanceBytes: 30 * GB, joinedAt: sh('2026-04-16T23:59:59') };
+    expect(poolSizeBytes([...before, joined], cycle) - poolSizeBytes(before, cycle)).toBe(15 * GB);
+  });
+
   it('never gives a member more than the whole month', () => {
     fc.assert(
       fc.property(fc.nat({ max: 2 ** 40 }), fc.integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2040, 0, 1) }), (bytes, t) => {

@@ -254,7 +254,8 @@ export async function updateSimAttributes(db: Executor, updates: { iccid: string
     UPDATE sims SET
       account_id = u.account_id, group_id = u.group_id,
       labels = CASE WHEN u.labels = '' THEN '{}'::text[] ELSE string_to_array(u.labels, '|') END,
-      custom_fields = u.custom_fields::jsonb, device_name = u.device_name, imei = u.imei, plan_id = u.plan_id, updated_at = ${now}
+      custom_fields = u.custom_fields::jsonb, device_name = u.device_name, imei = u.imei, plan_id = u.plan_id, updated_at = ${now},
+      plan_joined_at = CASE WHEN sims.plan_id IS DISTINCT FROM u.plan_id OR sims.account_id <> u.account_id THEN ${now}::timestamptz ELSE sims.plan_joined_at END
     FROM unnest(${col((u) => u.iccid)}::text[], ${col((u) => u.next.accountId)}::text[], ${col((u) => u.next.groupId)}::text[],
                 ${col((u) => u.next.labels.join('|'))}::text[], ${col((u) => JSON.stringify(u.next.customFields))}::text[],
                 ${col((u) => u.next.deviceName)}::text[], ${col((u) => u.next.imei)}::text[], ${col((u) => u.next.planId)}::text[])
