@@ -11,6 +11,7 @@ interface GatewayDto {
   address: string;
   secretMasked: string;
   coaPort: number;
+  destinationClassAttribute?: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -24,6 +25,7 @@ const fields = (g: GatewayDto): [string, string | number | undefined][] => [
   ['Address', g.address],
   ['Secret', g.secretMasked],
   ['CoA port', g.coaPort],
+  ['Destination class', g.destinationClassAttribute ?? '-'],
   ['Created at', time(g.createdAt)],
   ['Updated at', time(g.updatedAt)],
 ];
@@ -82,13 +84,14 @@ export function registerGatewayCommands(program: Command): void {
     .option('--secret <secret>', 'RADIUS shared secret, 8-128 characters')
     .option('--secret-stdin', 'read the shared secret from the first line of standard input instead')
     .option('--coa-port <port>', 'UDP port of its Disconnect/CoA server (default 3799)', integer(1, 65535))
+    .option('--destination-class-attribute <attr>', 'attribute it reports the destination class in, for split billing: attr:N or vsa:VENDOR:TYPE')
     .addHelpText('after', '\nExample:\n  meridian gateways add --name pgw-sz-1 --address 10.1.0.0/16 --secret-stdin < pgw-secret.txt')
     .action(
-      run<{ name: string; address: string; secret?: string; secretStdin?: boolean; coaPort?: number }>(async (ctx) => {
+      run<{ name: string; address: string; secret?: string; secretStdin?: boolean; coaPort?: number; destinationClassAttribute?: string }>(async (ctx) => {
         const secret = await secretOf(ctx.opts);
         if (secret === undefined) throw new UsageError('the shared secret is required: give --secret or --secret-stdin');
-        const { name, address, coaPort } = ctx.opts;
-        printGateway(ctx, await ctx.client.post<GatewayDto>('/gateways', { name, address, secret, coaPort }));
+        const { name, address, coaPort, destinationClassAttribute } = ctx.opts;
+        printGateway(ctx, await ctx.client.post<GatewayDto>('/gateways', { name, address, secret, coaPort, destinationClassAttribute }));
       }),
     );
 
@@ -99,14 +102,16 @@ export function registerGatewayCommands(program: Command): void {
     .option('--secret <secret>', 'new shared secret')
     .option('--secret-stdin', 'read the new shared secret from the first line of standard input')
     .option('--coa-port <port>', 'new CoA port', integer(1, 65535))
+    .option('--destination-class-attribute <attr>', 'attribute it reports the destination class in (attr:N, vsa:VENDOR:TYPE), or none')
     .action(
-      run<{ name?: string; address?: string; secret?: string; secretStdin?: boolean; coaPort?: number }>(async (ctx) => {
+      run<{ name?: string; address?: string; secret?: string; secretStdin?: boolean; coaPort?: number; destinationClassAttribute?: string }>(async (ctx) => {
         const { name, address, coaPort } = ctx.opts;
+        const destinationClassAttribute = ctx.opts.destinationClassAttribute === 'none' ? null : ctx.opts.destinationClassAttribute;
         const secret = await secretOf(ctx.opts);
-        if ([name, address, secret, coaPort].every((v) => v === undefined)) {
-          throw new UsageError('nothing to change; give --name, --address, --secret or --coa-port');
+        if ([name, address, secret, coaPort, destinationClassAttribute].every((v) => v === undefined)) {
+          throw new UsageError('nothing to change; give --name, --address, --secret, --coa-port or --destination-class-attribute');
         }
-        printGateway(ctx, await ctx.client.patch<GatewayDto>(gatewayPath(ctx.arg(0)), { name, address, secret, coaPort }));
+        printGateway(ctx, await ctx.client.patch<GatewayDto>(gatewayPath(ctx.arg(0)), { name, address, secret, coaPort, destinationClassAttribute }));
       }),
     );
 

@@ -175,10 +175,18 @@ export class RatingBook {
     return sim.planId ? planVersionAt(this.versions.get(sim.planId) ?? [], at) : undefined;
   }
 
-  /** What a usage record stores of its rating: plan, charge, zone and pieces, and its traffic class and payer. */
-  recordFields(sim: HotSim, apn: string | null, rated: Rated | undefined): Pick<UsageRow, 'planId' | 'chargeMicros' | 'zoneId' | 'pieces' | 'trafficClass' | 'payerAccountId'> {
+  /**
+   * What a usage record stores of its rating: plan, charge, zone and pieces, and its traffic class and payer
+   * (`destinationClass`: what the gateway reported the usage went to, if anything).
+   */
+  recordFields(
+    sim: HotSim,
+    apn: string | null,
+    rated: Rated | undefined,
+    destinationClass: string | null = null,
+  ): Pick<UsageRow, 'planId' | 'chargeMicros' | 'zoneId' | 'pieces' | 'trafficClass' | 'payerAccountId'> {
     const zoneId = rated ? rated.result.zoneId : null;
-    const { trafficClass, payerAccountId } = this.traffic.classify(sim.accountId, apn, zoneId);
+    const { trafficClass, payerAccountId } = this.traffic.classify(sim.accountId, apn, zoneId, destinationClass);
     if (!rated) return { planId: null, chargeMicros: 0, zoneId: null, pieces: null, trafficClass, payerAccountId };
     return { planId: rated.plan.id, chargeMicros: rated.result.amountMicros, zoneId, pieces: rated.result.pieces, trafficClass, payerAccountId };
   }

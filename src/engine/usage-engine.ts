@@ -30,7 +30,10 @@ export interface ExternalUsage {
   bytesOut: number;
   mccMnc: string | null;
   apn: string | null;
-  /** Where the usage went (IP address or host name), when the source reports it (directed access). */
+  /**
+   * Where the usage went, when the source reports it: an IP address or host name (directed access), or the
+   * destination class the gateway assigned (split-billing rules match it).
+   */
   destination?: string | null;
 }
 
@@ -256,7 +259,7 @@ export class UsageEngine {
             bytesOut: delta.bytesOut,
             mccMnc: current.mccMnc,
             apn: current.apn,
-            ...this.rating.recordFields(sim, current.apn, rated),
+            ...this.rating.recordFields(sim, current.apn, rated, input.destinationClass ?? null),
           }
         : null;
     const item: CommitItem = {
@@ -307,7 +310,7 @@ export class UsageEngine {
         const undos: (() => void)[] = [];
         const balances = new Set<string>();
         const pools = new Set<string>();
-        const usage = part.map(({ sim, destination: _destination, ...r }): UsageRow => {
+        const usage = part.map(({ sim, destination, ...r }): UsageRow => {
           const undoSim = this.addUsage(sim, r.bytesIn + r.bytesOut, now, r.endAt);
           const rated = this.rating.rate(sim, r.bytesIn + r.bytesOut, 0, r.mccMnc, r.endAt);
           undos.push(rated ? () => (this.rating.undo(sim, rated), undoSim()) : undoSim);
@@ -317,7 +320,7 @@ export class UsageEngine {
             if (rated.poolKey) pools.add(rated.poolKey);
             if (rated.result.enforcement !== 'none') enforcements.push([sim, rated]);
           }
-          return { accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...r, ...this.rating.recordFields(sim, r.apn, rated) };
+          return { accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...r, ...this.rating.recordFields(sim, r.apn, rated, destination ?? null) };
         });
         const sims = [...new Set(part.map((r) => r.sim))];
         return lane.submit({ usage, session: null, sims, connection: null, balances: [...balances], pools: [...pools], undo: () => undos.reverse().forEach((u) => u()) });

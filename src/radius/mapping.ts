@@ -1,4 +1,5 @@
 import type { DisconnectOutcome, DisconnectSender, DisconnectTarget } from '../engine/enforcement.ts';
+import type { AttributeRef } from '../modules/gateways/gateway.ts';
 import type { AccountingInput } from '../modules/usage/accounting.ts';
 import type { SessionRow } from '../modules/usage/ingest.repository.ts';
 import { luhnCheckDigit } from '../shared/luhn.ts';
@@ -23,8 +24,27 @@ export function imeiOf(imeisv: string | null): string | null {
   return imeisv && /^\d{14,16}$/.test(imeisv) ? `${imeisv.slice(0, 14)}${luhnCheckDigit(imeisv.slice(0, 14))}` : null;
 }
 
-/** An Accounting-Request as the usage engine reads it. Packets without a known Acct-Status-Type count as interim. */
-export function toAccountingInput(packet: RadiusPacket): AccountingInput {
+const MAX_DESTINATION_CLASS = 64;
+
+/**
+ * The destination class in the attribute a gateway's settings name: printable text as sent (trimmed, at most 64
+ * characters), a 4-octet integer (a rating group, say) in decimal, anything else in hex; null when absent or empty.
+ */
+export function destinationClassOf(packet: RadiusPacket, ref: AttributeRef): string | null {
+  const a = packet.attributes;
+  const i = ref.vendorId === 0 ? a.find(ref.type) : a.findVendor(ref.vendorId, ref.type);
+  if (i < 0 || a.valueLength(i) === 0) return null;
+  const v = a.value(i);
+  const printable = v.every((c) => c >= 0x20 && c < 0x7f);
+  const text = printable ? v.toString('latin1').trim() : v.length === 4 ? String(a.uint32(i)) : v.toString('hex');
+  return text === '' ? null : text.slice(0, MAX_DESTINATION_CLASS);
+}
+
+/**
+ * An Accounting-Request as the usage engine reads it. Packets without a known Acct-Status-Type count as interim.
+ * `destinationClassAt`: where the gateway reports the destination class, if it does.
+ */
+export function toAccountingInput(packet: RadiusPacket, destinationClassAt: AttributeRef | null = null): AccountingInput {
   const f = readAccounting(packet);
   return {
     status: f.status ?? 'interim',
@@ -47,6 +67,7 @@ export function toAccountingInput(packet: RadiusPacket): AccountingInput {
     nasIp: f.nasIp,
     chargingId: f.chargingId === null ? null : String(f.chargingId),
     terminateCause: f.terminateCause,
+    destinationClass: destinationClassAt ? destinationClassOf(packet, destinationClassAt) : null,
   };
 }
 

@@ -6,7 +6,7 @@ import type { PolicyBook } from '../engine/policy-book.ts';
 import type { CompiledPolicy } from '../modules/policies/policy.ts';
 import { Backpressure } from '../engine/group-commit.ts';
 import type { UsageEngine } from '../engine/usage-engine.ts';
-import type { Gateway } from '../modules/gateways/gateway.ts';
+import { type AttributeRef, type Gateway, parseAttributeRef } from '../modules/gateways/gateway.ts';
 import { accessDecision } from '../modules/usage/access.ts';
 import { Attr, attr, Code, type OutgoingAttribute } from './attributes.ts';
 import { type DecodedPacket, decodePacket, encodeReply, RadiusDecodeError, verifyMessageAuthenticator, verifyRequestAuthenticator } from './codec.ts';
@@ -33,6 +33,7 @@ export class RadiusServer {
   private auth: Socket | undefined;
   private acct: Socket | undefined;
   private readonly replies = new Map<string, { reply: Buffer | null; at: number }>();
+  private readonly attributeRefs = new WeakMap<Gateway, AttributeRef | null>();
   private inFlight = 0;
   private idle: (() => void) | undefined;
   private readonly received: Counter;
@@ -146,6 +147,18 @@ export class RadiusServer {
     return undefined;
   }
 
+  /** Where a gateway reports the destination class, read once per gateway object (a reload brings new ones). */
+  private destinationClassAt(gateway: Gateway): AttributeRef | null {
+    if (gateway.destinationClassAttribute === null) return null;
+    let ref = this.attributeRefs.get(gateway);
+    if (ref === undefined) {
+      const parsed = parseAttributeRef(gateway.destinationClassAttribute);
+      ref = parsed.ok ? parsed.ref : null;
+      this.attributeRefs.set(gateway, ref);
+    }
+    return ref;
+  }
+
   private onAccounting(msg: Buffer, rinfo: RemoteInfo): void {
     const socket = this.acct!;
     const admitted = this.admit(msg, rinfo, socket, 'acct');
@@ -157,7 +170,7 @@ export class RadiusServer {
     this.replies.set(key, { reply: null, at: Date.now() });
     this.inFlight++;
     this.usage
-      .accounting({ id: gateway.id, accountId: gateway.accountId }, toAccountingInput(packet))
+      .accounting({ id: gateway.id, accountId: gateway.accountId }, toAccountingInput(packet, this.destinationClassAt(gateway)))
       .then(
         (outcome) => {
           if (outcome === 'recorded') this.perPacket.recorded.inc();

@@ -12,6 +12,10 @@ const TrafficRuleSchema = z
     priority: z.number().int().describe('rules are tried lowest first; the first match wins'),
     apn: z.string().nullable().describe('APN to match, exactly or as a prefix ending in *; null: any'),
     zoneId: z.string().nullable().describe('zone the usage was rated in; null: any'),
+    destinationClass: z
+      .string()
+      .nullable()
+      .describe("destination class the gateway reported (the CDR destination column, or the RADIUS attribute named by the gateway's destinationClassAttribute), exactly or as a prefix ending in *; null: any"),
     trafficClass: z.string(),
     payerAccountId: z.string().describe('the account billed for matching usage'),
     createdBy: z.string().nullable(),
@@ -30,13 +34,14 @@ export const trafficRuleRoutes =
         tags,
         summary: 'Create a split-billing rule (分离计费; operator and reseller admins)',
         description:
-          'Usage of the SIMs of the account (and the accounts under it) that matches the APN and/or zone gets the traffic class and is billed to the payer account from now on; usage recorded before keeps its payer.',
+          'Usage of the SIMs of the account (and the accounts under it) that matches the APN, destination class and/or zone gets the traffic class and is billed to the payer account from now on; usage recorded before keeps its payer.',
         body: z
           .object({
             accountId: z.string().optional(),
             priority: z.number().int().min(0).max(1_000_000).optional(),
             apn: z.string().max(101).nullable().optional(),
             zoneId: z.string().max(32).nullable().optional(),
+            destinationClass: z.string().max(65).nullable().optional(),
             trafficClass: z.string().min(1).max(32),
             payerAccountId: z.string().min(1),
           })

@@ -18,6 +18,7 @@ export interface TrafficRuleInput {
   priority?: number;
   apn?: string | null;
   zoneId?: string | null;
+  destinationClass?: string | null;
   trafficClass: string;
   payerAccountId: string;
 }
@@ -50,6 +51,7 @@ export class TrafficRuleService {
       priority: input.priority ?? 100,
       apn: input.apn ?? null,
       zoneId: input.zoneId ?? null,
+      destinationClass: input.destinationClass ?? null,
       trafficClass: input.trafficClass,
       payerAccountId: payer.id,
       createdBy: principal.actor,

@@ -10,6 +10,7 @@ const toGateway = (r: Selectable<GatewayTable>): Gateway => ({
   address: r.address,
   secret: r.secret,
   coaPort: r.coa_port,
+  destinationClassAttribute: r.destination_class_attribute,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -24,6 +25,7 @@ export async function insertGateway(db: Executor, g: Gateway): Promise<Gateway> 
       address: g.address,
       secret: g.secret,
       coa_port: g.coaPort,
+      destination_class_attribute: g.destinationClassAttribute,
       created_at: g.createdAt,
       updated_at: g.updatedAt,
     })
@@ -67,7 +69,7 @@ export async function findGatewaysByAddress(db: Executor, address: string): Prom
 export async function updateGateway(
   db: Executor,
   id: string,
-  patch: { name?: string; address?: string; secret?: string; coaPort?: number; updatedAt: Date },
+  patch: { name?: string; address?: string; secret?: string; coaPort?: number; destinationClassAttribute?: string | null; updatedAt: Date },
 ): Promise<Gateway> {
   const row = await db
     .updateTable('gateways')
@@ -76,6 +78,7 @@ export async function updateGateway(
       ...(patch.address !== undefined ? { address: patch.address } : {}),
       ...(patch.secret !== undefined ? { secret: patch.secret } : {}),
       ...(patch.coaPort !== undefined ? { coa_port: patch.coaPort } : {}),
+      ...(patch.destinationClassAttribute !== undefined ? { destination_class_attribute: patch.destinationClassAttribute } : {}),
       updated_at: patch.updatedAt,
     })
     .where('id', '=', id)

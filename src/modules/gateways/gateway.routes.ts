@@ -13,6 +13,10 @@ const GatewaySchema = z
     address: z.string().describe('IP address or CIDR block the gateway sends from, canonical form'),
     secretMasked: z.string().describe('first two characters of the shared secret; the secret itself is never returned'),
     coaPort: z.number().int().describe('UDP port for Disconnect-Request / CoA (RFC 5176)'),
+    destinationClassAttribute: z
+      .string()
+      .nullable()
+      .describe('the Accounting-Request attribute the gateway reports the destination class in, for split-billing rules (attr:N or vsa:VENDOR:TYPE); null: none'),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -25,6 +29,7 @@ const toDto = (g: Gateway) => ({
   address: g.address,
   secretMasked: maskSecret(g.secret),
   coaPort: g.coaPort,
+  destinationClassAttribute: g.destinationClassAttribute,
   createdAt: iso(g.createdAt),
   updatedAt: iso(g.updatedAt),
 });
@@ -33,6 +38,11 @@ const name = z.string().trim().min(1).max(100);
 const address = z.string().max(100).describe('an IPv4 address (10.1.2.3), an IPv6 address (2001:db8::1) or a CIDR block (10.1.0.0/16, 2001:db8::/32)');
 const secret = z.string().min(SECRET_MIN_LENGTH).max(SECRET_MAX_LENGTH).describe(`RADIUS shared secret, ${SECRET_MIN_LENGTH}-${SECRET_MAX_LENGTH} characters`);
 const coaPort = z.number().int().min(1).max(65535);
+const destinationClassAttribute = z
+  .string()
+  .max(30)
+  .nullable()
+  .describe('attr:N for a standard attribute (attr:11 is Filter-Id) or vsa:VENDOR:TYPE for a vendor-specific one; null: the gateway reports no destination class');
 const tags = ['gateways'];
 
 export const gatewayRoutes =
@@ -56,7 +66,7 @@ export const gatewayRoutes =
         tags,
         summary: "Register a gateway in the caller's account (operator admins)",
         description: 'RADIUS packets are accepted from the address or block; the most specific block wins when blocks overlap. An address can be registered once.',
-        body: z.object({ name, address, secret, coaPort: coaPort.default(DEFAULT_COA_PORT) }).strict(),
+        body: z.object({ name, address, secret, coaPort: coaPort.default(DEFAULT_COA_PORT), destinationClassAttribute: destinationClassAttribute.optional() }).strict(),
         response: { 201: GatewaySchema, ...problems(400, 401, 403, 409) },
       },
       handler: async (req, reply) => {
@@ -73,7 +83,9 @@ export const gatewayRoutes =
         tags,
         summary: 'Change the name, address, shared secret or CoA port of a gateway',
         params: IdParam,
-        body: z.object({ name: name.optional(), address: address.optional(), secret: secret.optional(), coaPort: coaPort.optional() }).strict(),
+        body: z
+          .object({ name: name.optional(), address: address.optional(), secret: secret.optional(), coaPort: coaPort.optional(), destinationClassAttribute: destinationClassAttribute.optional() })
+          .strict(),
         response: { 200: GatewaySchema, ...problems(400, 401, 403, 404, 409) },
       },
       handler: async (req) => toDto(await s.gateways.updateGateway(principalOf(req), req.params.id, req.body)),

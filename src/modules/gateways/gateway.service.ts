@@ -5,7 +5,7 @@ import { conflict, invalid, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Principal } from '../accounts/account.ts';
 import { requirePermission } from '../accounts/account.service.ts';
-import { checkCoaPort, checkSecret, DEFAULT_COA_PORT, type Gateway, parseGatewayAddress } from './gateway.ts';
+import { checkCoaPort, checkSecret, DEFAULT_COA_PORT, type Gateway, parseAttributeRef, parseGatewayAddress } from './gateway.ts';
 import * as repo from './gateway.repository.ts';
 
 export interface GatewayInput {
@@ -13,6 +13,8 @@ export interface GatewayInput {
   address: string;
   secret: string;
   coaPort?: number;
+  /** `attr:N` or `vsa:VENDOR:TYPE`: where the gateway reports the destination class; null: it does not. */
+  destinationClassAttribute?: string | null;
 }
 
 export type GatewayPatch = Partial<GatewayInput>;
@@ -77,6 +79,7 @@ export class GatewayService {
     check(checkSecret(input.secret));
     const coaPort = input.coaPort ?? DEFAULT_COA_PORT;
     check(checkCoaPort(coaPort));
+    if (input.destinationClassAttribute !== undefined && input.destinationClassAttribute !== null) check(parseAttributeRef(input.destinationClassAttribute));
     const now = this.clock.now();
     const gateway = await this.db.transaction().execute(async (trx) => {
       await this.lockGatewayTable(trx);
@@ -88,6 +91,7 @@ export class GatewayService {
         address,
         secret: input.secret,
         coaPort,
+        destinationClassAttribute: input.destinationClassAttribute ?? null,
         createdAt: now,
         updatedAt: now,
       });
@@ -101,11 +105,12 @@ export class GatewayService {
     const address = patch.address === undefined ? undefined : canonicalAddress(patch.address);
     if (patch.secret !== undefined) check(checkSecret(patch.secret));
     if (patch.coaPort !== undefined) check(checkCoaPort(patch.coaPort));
+    if (patch.destinationClassAttribute !== undefined && patch.destinationClassAttribute !== null) check(parseAttributeRef(patch.destinationClassAttribute));
     await this.getGateway(principal, id);
     const gateway = await this.db.transaction().execute(async (trx) => {
       await this.lockGatewayTable(trx);
       if (address !== undefined) await this.refuseTakenAddress(trx, address, id);
-      return repo.updateGateway(trx, id, { name: patch.name, address, secret: patch.secret, coaPort: patch.coaPort, updatedAt: this.clock.now() });
+      return repo.updateGateway(trx, id, { name: patch.name, address, secret: patch.secret, coaPort: patch.coaPort, destinationClassAttribute: patch.destinationClassAttribute, updatedAt: this.clock.now() });
     });
     this.notify({ kind: 'updated', gateway });
     return gateway;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSecret, compileGatewayTable, formatIp, maskSecret, matchGateway, parseGatewayAddress, parseIp } from './gateway.ts';
+import { checkSecret, compileGatewayTable, formatIp, maskSecret, matchGateway, parseAttributeRef, parseGatewayAddress, parseIp } from './gateway.ts';
 
 const canonical = (text: string) => {
   const r = parseGatewayAddress(text);
@@ -118,5 +118,15 @@ describe('gateway secrets', () => {
     expect(checkSecret('x'.repeat(128)).ok).toBe(true);
     expect(checkSecret('x'.repeat(129))).toMatchObject({ ok: false, code: 'invalid_gateway_secret' });
     expect(checkSecret('secret\nvalue').ok).toBe(false);
+  });
+});
+
+describe('the destination-class attribute setting', () => {
+  it('names a standard attribute or a vendor-specific one, and refuses anything else', () => {
+    expect(parseAttributeRef('attr:11')).toEqual({ ok: true, ref: { vendorId: 0, type: 11 } });
+    expect(parseAttributeRef('vsa:8164:1')).toEqual({ ok: true, ref: { vendorId: 8164, type: 1 } });
+    for (const bad of ['attr:26', 'attr:0', 'attr:256', 'vsa:0:1', 'Filter-Id', 'vsa:1', '']) {
+      expect(parseAttributeRef(bad)).toMatchObject({ ok: false, code: 'invalid_destination_class_attribute' });
+    }
   });
 });

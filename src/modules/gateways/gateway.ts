@@ -10,6 +10,8 @@ export interface Gateway {
   secret: string;
   /** UDP port of the gateway's Dynamic Authorization server (RFC 5176). */
   coaPort: number;
+  /** The RADIUS attribute the gateway reports the destination class in (`attr:N`, `vsa:VENDOR:TYPE`); null: none. */
+  destinationClassAttribute: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -231,4 +233,31 @@ export function checkCoaPort(port: number): SecretCheck {
   return Number.isInteger(port) && port >= 1 && port <= 65535
     ? { ok: true }
     : { ok: false, code: 'invalid_coa_port', message: `CoA port ${port} must be a whole number from 1 to 65535` };
+}
+
+/** Where in an Accounting-Request a gateway reports the destination class: a standard attribute or a vendor one. */
+export interface AttributeRef {
+  /** 0: a standard attribute (`type` is its number); otherwise the vendor's IANA enterprise number. */
+  vendorId: number;
+  type: number;
+}
+
+const ATTRIBUTE_REF_FORMS = 'attr:N for a standard attribute (attr:11 is Filter-Id) or vsa:VENDOR:TYPE for a vendor-specific one (vsa:10415:13)';
+
+/** Reads a destination-class attribute setting: `attr:N` (1-255) or `vsa:VENDOR:TYPE` (enterprise number, sub-type). */
+export function parseAttributeRef(text: string): { ok: true; ref: AttributeRef } | { ok: false; code: string; message: string } {
+  const fail = { ok: false as const, code: 'invalid_destination_class_attribute', message: `destinationClassAttribute ${JSON.stringify(text)} must be ${ATTRIBUTE_REF_FORMS}` };
+  const std = /^attr:(\d{1,3})$/.exec(text);
+  if (std) {
+    const type = Number(std[1]);
+    // NOTE: Vendor-Specific (26) is named by its vendor and sub-type instead; 0 is no attribute.
+    return type >= 1 && type <= 255 && type !== 26 ? { ok: true, ref: { vendorId: 0, type } } : fail;
+  }
+  const vsa = /^vsa:(\d{1,10}):(\d{1,10})$/.exec(text);
+  if (vsa) {
+    const vendorId = Number(vsa[1]);
+    const type = Number(vsa[2]);
+    return vendorId >= 1 && vendorId <= 0xffffffff && type <= 0xffffffff ? { ok: true, ref: { vendorId, type } } : fail;
+  }
+  return fail;
 }

@@ -26,6 +26,8 @@ export interface AccountingInput {
   nasIp: string | null;
   chargingId: string | null;
   terminateCause: string | null;
+  /** Destination class the gateway reported in the attribute its settings name (split billing); absent: none. */
+  destinationClass?: string | null;
 }
 
 export interface Counters {
