@@ -6,8 +6,9 @@
  *   freeradius  FreeRADIUS 3.2 from Debian with rlm_sql to PostgreSQL (Debian's stock queries and radacct schema)
  *   postgres    Meridian (startServer in its own process) on PostgreSQL
  *   pglite      Meridian on PGlite
- *   rated       Meridian on PostgreSQL with every SIM on a rate plan (pooled, with overage, with a limit) and a share of them
- *               holding top-ups, so every packet is rated (opt-in)
+ *   rated       Meridian on PostgreSQL with every SIM on a rate plan (pooled, 16 KB with overage, 1 GB with a limit) and a
+ *               sixth of them holding a 1 GB top-up added through the API, so packets are rated from the pool, the own
+ *               allowance, top-ups and overage; the rated pieces are counted by kind after the run (opt-in)
  *   rules       as rated, plus BENCH_RULES (10) automation rules on the account of the SIMs (opt-in)
  * The opt-in parts run only when named in BENCH_ONLY; with them the summary compares each to the run before it
  * (rated to postgres, rules to rated): the same search in the same run, and the server's CPU per request at the
@@ -33,7 +34,19 @@ import { AccountingLoad, DEFAULT_RATES, describeStep, parseRates, searchSustaine
 import { baseUrl, checkpoint, databaseUrl, dropDatabase, intEnv, selected, withAdmin } from './support/env.ts';
 import { freeRadiusMissing, startFreeRadius } from './support/freeradius.ts';
 import { type LoadReport, startLoadMeter, waitForQuietMachine } from './support/load.ts';
-import { assignBenchPlans, assignBenchRules, describeCounters, dropStore, prepareStore, radiusCounters, startMeridian, storeTotals, waitUntilIdle } from './support/meridian-radius.ts';
+import {
+  addBenchTopUps,
+  assignBenchPlans,
+  assignBenchRules,
+  describeCounters,
+  dropStore,
+  prepareStore,
+  radiusCounters,
+  startMeridian,
+  storePieces,
+  storeTotals,
+  waitUntilIdle,
+} from './support/meridian-radius.ts';
 import { heading, int, line, machine } from './support/report.ts';
 
 const SIMS = intEnv('BENCH_SIMS', 100_000);
@@ -191,6 +204,7 @@ async function runMeridian({ kind, plans, rules }: Variant): Promise<Outcome> {
   try {
     const gw = await m.api('POST', '/gateways', { name: 'bench-pgw', address: '127.0.0.1', secret: SECRET, coaPort: 3799 });
     if (gw.status !== 201) throw new Error(`gateway registration refused: ${gw.status} ${JSON.stringify(gw.body)}`);
+    if (plans) line(`  top-ups: ${await addBenchTopUps(m, SIMS)}`);
     result = await search(PORTS.meridian.acctPort, m.pid, 'meridian');
     await result.load.close();
     // NOTE: the last step may have left the server a backlog; it is answered (to closed sockets) before the stop.
@@ -201,6 +215,7 @@ async function runMeridian({ kind, plans, rules }: Variant): Promise<Outcome> {
   }
   const check = durability(result.load, await storeTotals(store));
   line(`  ${check}`);
+  if (plans) line(`  rated pieces: ${await storePieces(store)}`);
   await dropStore(store);
   return { title, best: result.best, bestLoad: result.bestLoad, ended: result.ended, check, steps: result.steps };
 }

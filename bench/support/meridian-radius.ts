@@ -20,7 +20,7 @@ import { RuleDefinitionSchema, type RuleDefinitionInput } from '../../src/module
 import { databaseNote, databaseUrl, dropDatabase, recreateDatabase, setDatabaseNote } from './env.ts';
 import { progress } from './report.ts';
 import type { ServeReady } from './serve.ts';
-import { fleetCsv } from './sims.ts';
+import { fleetCsv, iccidFor } from './sims.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -256,8 +256,10 @@ export async function storeTotals(store: Store): Promise<{ sessions: number; sto
 
 /**
  * Puts the store's SIMs on rate plans before the server starts (it loads plans and SIMs at start-up), in thirds by
- * serial: a pooled plan (100 MB a SIM, shared), a plan with overage at 0.29 a MB capped at 50, and a plan of 1 GB
- * that suspends when used up. None runs out within a benchmark, so every packet is rated and none is refused.
+ * serial: a pooled plan (100 MB a SIM, shared), a plan of 16 KB with overage at 0.29 a MB (used up by a SIM's first
+ * interim), and a plan of 1 GB that suspends when used up. Half the SIMs of the overage plan get a top-up once the
+ * server runs (`addBenchTopUps`), so packets are rated from the pool, the own allowance, top-ups and overage; no SIM
+ * runs out within a benchmark, so none is refused.
  */
 export async function assignBenchPlans(store: Store, count: number): Promise<string> {
   const database = await openDatabase(store.dialect === 'postgres' ? { url: databaseUrl(store.database), dataDir: 'memory://' } : { dataDir: store.dir });
@@ -271,13 +273,49 @@ export async function assignBenchPlans(store: Store, count: number): Promise<str
     const common = { effectiveFrom: from, monthlyFeeMicros: 5_000_000, coverageZoneIds: ['bench-cn'], cutoffBytes: null };
     const plans = [
       createRatePlan({ ...common, id: 'bench-pool', name: 'Pooled 100 MB', includedBytes: 100 * MB, sharing: 'pooled', overage: { pricePerMbMicros: 290_000, capMicros: null } }),
-      createRatePlan({ ...common, id: 'bench-overage', name: '10 MB with overage', includedBytes: 10 * MB, overage: { pricePerMbMicros: 290_000, capMicros: 50_000_000 } }),
+      createRatePlan({ ...common, id: 'bench-overage', name: '16 KB with overage', includedBytes: 16 * 1024, overage: { pricePerMbMicros: 290_000, capMicros: 50_000_000 } }),
       createRatePlan({ ...common, id: 'bench-1gb', name: '1 GB, suspended when used up', includedBytes: GB, overage: null }),
     ];
     await insertPlanVersions(database.db, operator, plans, now);
     await sql`
       UPDATE sims SET plan_id = (ARRAY['bench-pool', 'bench-overage', 'bench-1gb'])[1 + (substr(iccid, 8, 12)::bigint % 3)]`.execute(database.db);
-    return `${count.toLocaleString('en-US')} SIMs rated: a third each on a pooled plan, a plan with overage and a 1 GB plan`;
+    return `${count.toLocaleString('en-US')} SIMs rated: a third each on a pooled plan, a 16 KB plan with overage (half of them with a top-up) and a 1 GB plan`;
+  } finally {
+    await database.close();
+  }
+}
+
+/** The SIMs of the overage plan that get a top-up: every other one (serial ≡ 4 mod 6). */
+const hasBenchTopUp = (serial: number): boolean => serial % 6 === 4;
+
+/**
+ * Gives half the SIMs of the overage plan a 1 GB top-up through the API (POST /sims/{iccid}/top-ups), as a customer
+ * buying data would, 16 requests at a time; returns what was done.
+ */
+export async function addBenchTopUps(m: MeridianProcess, count: number): Promise<string> {
+  const serials: number[] = [];
+  for (let serial = 1; serial <= count; serial++) if (hasBenchTopUp(serial)) serials.push(serial);
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < serials.length) {
+      const serial = serials[next++]!;
+      const res = await m.api('POST', `/sims/${iccidFor(serial)}/top-ups`, { bytes: GB });
+      if (res.status !== 201) throw new Error(`top-up of SIM ${serial} refused: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  return `${serials.length.toLocaleString('en-US')} top-ups of 1 GB through the API in ${seconds.toFixed(1)} s`;
+}
+
+/** Usage-record pieces by kind (pool, included, top_up, overage, ...): which rating branches the run took. */
+export async function storePieces(store: Store): Promise<string> {
+  const database = await openDatabase(store.dialect === 'postgres' ? { url: databaseUrl(store.database), dataDir: 'memory://' } : { dataDir: store.dir });
+  try {
+    const { rows } = await sql<{ kind: string; n: number }>`
+      SELECT p->>'kind' AS kind, count(*)::int AS n FROM usage_records, jsonb_array_elements(pieces) AS p GROUP BY 1 ORDER BY 1`.execute(database.db);
+    return rows.length ? rows.map((r) => `${r.kind} ${r.n.toLocaleString('en-US')}`).join(', ') : 'none';
   } finally {
     await database.close();
   }
