@@ -63,6 +63,26 @@ const boundsTable = (bounds: readonly PeriodBounds[]) => sql`unnest(
 ) AS b(tz, start_at, end_at)`;
 
 /**
+ * Members of pools in the month, per account, plan and (for those who joined in the month) local day of joining: the
+ * SIMs of `fees` counted by when they joined their plan (activation, or the later move onto the plan) instead.
+ */
+export async function sumPoolJoinGroups(db: Executor, path: string, bounds: readonly PeriodBounds[], planIds: readonly string[]): Promise<FeeGroup[]> {
+  if (planIds.length === 0) return [];
+  const rows = await sql<{ account_id: string; plan_id: string; joined_day: number | null; sims: string }>`
+    SELECT s.account_id, s.plan_id,
+      CASE WHEN j.joined_at >= b.start_at THEN extract(day FROM j.joined_at AT TIME ZONE b.tz)::int END AS joined_day,
+      count(*) AS sims
+    FROM sims s
+    CROSS JOIN LATERAL (SELECT greatest(s.activated_at, coalesce(s.plan_joined_at, s.activated_at)) AS joined_at) j
+    JOIN accounts a ON a.id = s.account_id
+    JOIN ${boundsTable(bounds)} ON b.tz = a.timezone
+    WHERE a.path LIKE ${likePrefix(path)} AND s.plan_id = any(${[...planIds]}::text[]) AND s.activated_at < b.end_at AND j.joined_at < b.end_at
+      AND (s.state IN ('active', 'suspended') OR s.state_changed_at >= b.start_at)
+    GROUP BY 1, 2, 3`.execute(db);
+  return rows.rows.map((r) => ({ accountId: r.account_id, planId: r.plan_id, activatedDay: r.joined_day === null ? null : Number(r.joined_day), sims: Number(r.sims) }));
+}
+
+/**
  * SIMs billed a monthly fee in the month, per account, plan and (for those activated in the month) local day of
  * activation: on a plan, activated before the month ends, and active or suspended, or left those states only in or
  * after the month.

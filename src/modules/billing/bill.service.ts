@@ -18,7 +18,7 @@ import { type BillDraft, type BillLine, buildBills, type FeeGroup, billedVersion
 import { type BillDocument, billCsv, billPdf, billXlsx, CONTENT_TYPES, type ExportFormat, type Lang, type PdfFont } from './bill-export.ts';
 import * as repo from './bill.repository.ts';
 import type { BillFilter, BillRecord, PeriodBounds } from './bill.repository.ts';
-import { type WholesaleTerms, WholesaleRater } from './wholesale.ts';
+import { memberAllowanceBytes, type WholesaleTerms, WholesaleRater } from './wholesale.ts';
 
 /** Usage records read per query when rating the wholesale level. */
 const WHOLESALE_PAGE = 20_000;
@@ -117,7 +117,7 @@ export class BillService {
         }),
       );
     }
-    const wholesale = await this.wholesale(catalog, plans, cycles, bounds, fees, new Set(billed.map((a) => a.id)));
+    const wholesale = await this.wholesale(account.path, catalog, plans, cycles, bounds, fees, new Set(billed.map((a) => a.id)));
     for (const a of billed) {
       const w = wholesale.get(a.id);
       if (w) drafts.push(...buildBills({ accountId: a.id, kind: 'wholesale', cycle: cycles.get(a.id)!, plans, fees: w.fees, usage: w.usage }));
@@ -130,6 +130,7 @@ export class BillService {
    * on a wholesale plan, priced at that plan (fees per SIM, usage rated again from the records).
    */
   private async wholesale(
+    path: string,
     catalog: { zones: Zone[] },
     plans: PlanVersions,
     cycles: ReadonlyMap<string, BillingCycle>,
@@ -152,17 +153,20 @@ export class BillService {
     const out = new Map<string, { fees: FeeGroup[]; usage: UsageGroup[] }>();
     if (terms.size === 0) return out;
     const entry = (seller: string) => out.get(seller) ?? out.set(seller, { fees: [], usage: [] }).get(seller)!;
-    const members = new Map<string, number>();
     for (const f of fees) {
       const t = terms.get(f.planId);
-      if (!t) continue;
-      entry(t.sellerAccountId).fees.push({ ...f, accountId: t.sellerAccountId, planId: t.plan.plan.id });
+      if (t) entry(t.sellerAccountId).fees.push({ ...f, accountId: t.sellerAccountId, planId: t.plan.plan.id });
+    }
+    // A seller's pool on a wholesale plan: its members' wholesale allowances, prorated from the day each joined.
+    const poolSizes = new Map<string, number>();
+    for (const g of await repo.sumPoolJoinGroups(this.db, path, bounds, [...terms.keys()])) {
+      const t = terms.get(g.planId)!;
       const key = `${t.sellerAccountId}|${t.plan.plan.id}`;
-      members.set(key, (members.get(key) ?? 0) + f.sims);
+      poolSizes.set(key, (poolSizes.get(key) ?? 0) + g.sims * memberAllowanceBytes(t.plan.plan.includedBytes, g.activatedDay, cycles.get(t.sellerAccountId)!));
     }
     const rater = new WholesaleRater(
       (planId) => terms.get(planId),
-      (seller, planId) => (members.get(`${seller}|${planId}`) ?? 0) * (billedVersion(plans.get(planId) ?? [], cycles.get(seller)!)?.includedBytes ?? 0),
+      (seller, planId) => poolSizes.get(`${seller}|${planId}`) ?? 0,
     );
     let after: { iccid: string; endAt: Date; id: number } | null = null;
     for (;;) {

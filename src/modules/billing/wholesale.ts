@@ -3,6 +3,8 @@
  * from the account above it. The retail level is rated in real time; the wholesale level is rated for the bill, from
  * the same usage records, by the same rating function at the wholesale plan's terms, SIM by SIM in time order. Pure.
  */
+import { daysInMonth, type BillingCycle } from '../rating/billing-cycle.ts';
+import { mulDivFloor } from '../rating/money.ts';
 import { openPool, openSimBalance, type PoolBalance, rateUsage, type RatingPlan, type SimBalance } from '../rating/rating.ts';
 import type { UsageCharge, UsageGroup } from './bill.ts';
 
@@ -23,6 +25,17 @@ export interface WholesaleUsage {
 export interface WholesaleTerms {
   sellerAccountId: string;
   plan: RatingPlan;
+}
+
+/**
+ * What one member brings to a pool in a cycle: the whole allowance, or for a member that joined on local day
+ * `joinedDay` of the cycle's month the days from then on, rounded down (as `poolSizeBytes`).
+ */
+export function memberAllowanceBytes(allowanceBytes: number, joinedDay: number | null, cycle: BillingCycle): number {
+  if (joinedDay === null) return allowanceBytes;
+  const [year, month] = cycle.month.split('-').map(Number) as [number, number];
+  const total = daysInMonth(year, month);
+  return mulDivFloor(allowanceBytes, total - joinedDay + 1, total);
 }
 
 const chargeOf = (pieces: readonly { kind: string; amountMicros: number }[], amountMicros: number): UsageCharge =>
