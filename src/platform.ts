@@ -27,6 +27,7 @@ import { PolicyService } from './modules/policies/policy.service.ts';
 import { publishEvents } from './modules/events/event.repository.ts';
 import { CatalogService } from './modules/rating/catalog.service.ts';
 import { TopUpService } from './modules/rating/top-up.service.ts';
+import { PoolService } from './modules/rating/pool.service.ts';
 import { TopUpProductService } from './modules/rating/top-up-product.service.ts';
 import { InvoiceService } from './modules/orders/invoice.service.ts';
 import { OrderService } from './modules/orders/order.service.ts';
@@ -187,6 +188,7 @@ export async function createPlatform(
     usageReports,
     catalog,
     topUps,
+    pools: new PoolService(accounts, usage.rating, clock),
     bills,
     trafficRules,
     events,

@@ -12,6 +12,7 @@ import type { ProvisioningAdapter } from './modules/provisioning/provisioning.ts
 import type { PolicyService } from './modules/policies/policy.service.ts';
 import type { CatalogService } from './modules/rating/catalog.service.ts';
 import type { TopUpService } from './modules/rating/top-up.service.ts';
+import type { PoolService } from './modules/rating/pool.service.ts';
 import type { TopUpProductService } from './modules/rating/top-up-product.service.ts';
 import type { OrderService } from './modules/orders/order.service.ts';
 import type { InvoiceService } from './modules/orders/invoice.service.ts';
@@ -51,6 +52,8 @@ export interface Services {
   usageReports: UsageReportService;
   catalog: CatalogService;
   topUps: TopUpService;
+  /** Live pool balances, read from the usage engine. */
+  pools: PoolService;
   bills: BillService;
   trafficRules: TrafficRuleService;
   events: EventService;

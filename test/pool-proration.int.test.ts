@@ -6,7 +6,7 @@ import { createRatePlan, MB } from '../src/modules/rating/rate-plan.ts';
 import { accountingInput } from './support/accounting.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
-import { startTestPlatform, type TestPlatform } from './support/platform.ts';
+import { createTenant, startTestPlatform, type TestPlatform } from './support/platform.ts';
 
 const gateway = { id: 'gw_pool', accountId: '' };
 const ALLOWANCE = 30 * MB;
@@ -83,6 +83,17 @@ describe.each(testDialects())('pool size by the members’ join days on %s', (di
     expect(await pool('2026-04')).toEqual({ sizeBytes: 2.5 * ALLOWANCE, remainingBytes: 2.5 * ALLOWANCE - 3 * MB });
   });
 
+  it('shows the live pool balance through the API, to the pool’s account only', async () => {
+    const res = await t.api('GET', `/api/v1/accounts/${t.operatorAccountId}/pools`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({
+      items: [{ planId: 'pool-30', cycle: '2026-04', members: 3, sizeBytes: 2.5 * ALLOWANCE, usedBytes: 3 * MB, remainingBytes: 2.5 * ALLOWANCE - 3 * MB }],
+    });
+    const other = await createTenant(t, 'reseller', 'Other reseller');
+    expect((await t.api('GET', `/api/v1/accounts/${t.operatorAccountId}/pools`, undefined, { key: other.key })).statusCode).toBe(404);
+    expect((await t.api('GET', `/api/v1/accounts/${other.accountId}/pools`, undefined, { key: other.key })).json()).toEqual({ items: [] });
+  });
+
   it('keeps the size across a restart', async () => {
     await t.restart();
     await use(1, MB);
@@ -95,6 +106,7 @@ describe.each(testDialects())('pool size by the members’ join days on %s', (di
     await t.restart();
     await use(1, MB);
     expect(await pool('2026-04')).toEqual({ sizeBytes: 2.5 * ALLOWANCE, remainingBytes: 2.5 * ALLOWANCE - 5 * MB });
+    expect((await t.api('GET', `/api/v1/accounts/${t.operatorAccountId}/pools`)).json()).toMatchObject({ items: [{ members: 2, sizeBytes: 2.5 * ALLOWANCE }] });
   });
 
   it('opens the next cycle with the full allowances of the members it has then', async () => {

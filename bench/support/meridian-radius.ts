@@ -256,7 +256,7 @@ export async function storeTotals(store: Store): Promise<{ sessions: number; sto
 
 /**
  * Puts the store's SIMs on rate plans before the server starts (it loads plans and SIMs at start-up), in thirds by
- * serial: a pooled plan (100 MB a SIM, shared), a plan of 16 KB with overage at 0.29 a MB (used up by a SIM's first
+ * ⌊serial / 6⌋: a pooled plan (100 MB a SIM, shared), a plan of 16 KB with overage at 0.29 a MB (used up by a SIM's first
  * interim), and a plan of 1 GB that suspends when used up. Half the SIMs of the overage plan get a top-up once the
  * server runs (`addBenchTopUps`), so packets are rated from the pool, the own allowance, top-ups and overage; no SIM
  * runs out within a benchmark, so none is refused.
@@ -278,15 +278,18 @@ export async function assignBenchPlans(store: Store, count: number): Promise<str
     ];
     await insertPlanVersions(database.db, operator, plans, now);
     await sql`
-      UPDATE sims SET plan_id = (ARRAY['bench-pool', 'bench-overage', 'bench-1gb'])[1 + (substr(iccid, 8, 12)::bigint % 3)]`.execute(database.db);
+      UPDATE sims SET plan_id = (ARRAY['bench-pool', 'bench-overage', 'bench-1gb'])[1 + ((substr(iccid, 8, 12)::bigint / 6) % 6) / 2]`.execute(database.db);
     return `${count.toLocaleString('en-US')} SIMs rated: a third each on a pooled plan, a 16 KB plan with overage (half of them with a top-up) and a 1 GB plan`;
   } finally {
     await database.close();
   }
 }
 
-/** The SIMs of the overage plan that get a top-up: every other one (serial ≡ 4 mod 6). */
-const hasBenchTopUp = (serial: number): boolean => serial % 6 === 4;
+/**
+ * The SIMs of the overage plan that get a top-up: half of them. Plans and top-ups go by ⌊serial / 6⌋, not by the
+ * serial modulo 6 that sets when the load generator first starts a SIM's session, so a short run rates every kind.
+ */
+const hasBenchTopUp = (serial: number): boolean => Math.floor(serial / 6) % 6 === 3;
 
 /**
  * Gives half the SIMs of the overage plan a 1 GB top-up through the API (POST /sims/{iccid}/top-ups), as a customer

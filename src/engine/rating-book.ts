@@ -21,6 +21,7 @@ import {
 import { createZoneIndex, type ZoneIndex } from '../modules/rating/zones.ts';
 import { cycleOfMonth, poolSizeBytes } from '../modules/rating/billing-cycle.ts';
 import { localMonth } from '../shared/time-zone.ts';
+import type { LivePool } from '../modules/rating/pool.service.ts';
 import type { HotSim } from './sim-index.ts';
 
 /** A SIM's balances in the cycle they belong to, under the plan they were opened with. */
@@ -123,6 +124,29 @@ export class RatingBook {
     this.versions = versions;
     this.compiled = new Map();
     this.sizes.clear();
+  }
+
+  /**
+   * The live pools of an account in the cycle of `at` (its time zone `timezone`): each pooled plan with members now,
+   * or a pool already opened in the cycle, sized as rating would size it, with what is left.
+   */
+  poolsOf(accountId: string, timezone: string, at: Date): LivePool[] {
+    const cycle = localMonth(at, timezone);
+    const planIds = new Set<string>();
+    for (const [base, members] of this.members) if (members.size > 0 && base.startsWith(`${accountId}|`)) planIds.add(base.slice(accountId.length + 1));
+    for (const key of this.pools.keys()) {
+      const [a, planId, c] = key.split('|') as [string, string, string];
+      if (a === accountId && c === cycle) planIds.add(planId);
+    }
+    const out: LivePool[] = [];
+    for (const planId of [...planIds].sort()) {
+      const plan = planVersionAt(this.versions.get(planId) ?? [], at);
+      if (plan?.sharing !== 'pooled') continue;
+      const key = poolKeyOf(accountId, planId, cycle);
+      const pool = this.sizedPool(this.pools.get(key), key, { accountId, timezone }, plan, cycle);
+      out.push({ planId, cycle, members: this.members.get(`${accountId}|${planId}`)?.size ?? 0, sizeBytes: pool.sizeBytes, remainingBytes: pool.remainingBytes });
+    }
+    return out;
   }
 
   /** Takes every SIM's plan membership from the SIM index again (after changes made around the SIM service). */
@@ -298,7 +322,7 @@ export class RatingBook {
   }
 
   /** The pool of a pooled plan in a cycle, opened or resized to its size (see `poolSize`). */
-  private sizedPool(pool: PoolBalance | undefined, key: string, sim: HotSim, plan: RatePlan, cycle: string): PoolBalance {
+  private sizedPool(pool: PoolBalance | undefined, key: string, sim: Pick<HotSim, 'accountId' | 'timezone'>, plan: RatePlan, cycle: string): PoolBalance {
     const size = this.poolSize(key, sim.accountId, plan, cycle, sim.timezone);
     if (!pool) return openPool(size);
     return pool.sizeBytes === size ? pool : resizePool(pool, size - pool.sizeBytes);

@@ -17,6 +17,7 @@ import { policyRoutes } from '../modules/policies/policy.routes.ts';
 import { provisioningRoutes } from '../modules/provisioning/provisioning.routes.ts';
 import { catalogRoutes } from '../modules/rating/catalog.routes.ts';
 import { topUpRoutes } from '../modules/rating/top-up.routes.ts';
+import { poolRoutes } from '../modules/rating/pool.routes.ts';
 import { topUpProductRoutes } from '../modules/rating/top-up-product.routes.ts';
 import { orderRoutes } from '../modules/orders/order.routes.ts';
 import { invoiceRoutes } from '../modules/orders/invoice.routes.ts';
@@ -120,6 +121,7 @@ export async function buildApp(s: Services, options: AppOptions = {}): Promise<F
       await api.register(usageRoutes(s));
       await api.register(catalogRoutes(s));
       await api.register(topUpRoutes(s));
+      await api.register(poolRoutes(s));
       await api.register(billRoutes(s));
       await api.register(trafficRuleRoutes(s));
       await api.register(eventRoutes(s));
