@@ -95,7 +95,6 @@ export class RatingBook {
       this.db.selectFrom('pool_balances').selectAll().execute(),
     ]);
     for (const b of balances) this.balances.set(b.iccid, { accountId: b.account_id, cycle: b.cycle, planId: b.plan_id, balance: b.balance as unknown as SimBalance });
-    for (const sim of this.allSims()) this.track(sim);
     for (const p of pools) {
       const key = poolKeyOf(p.account_id, p.plan_id, p.cycle);
       this.pools.set(key, { sizeBytes: Number(p.size_bytes), remainingBytes: Number(p.remaining_bytes) });
@@ -124,6 +123,8 @@ export class RatingBook {
     this.versions = versions;
     this.compiled = new Map();
     this.sizes.clear();
+    // NOTE: a plan that became pooled (or stopped being) changes who counts; one pass over the SIMs, on catalogue changes only.
+    this.simsChanged();
   }
 
   /**
@@ -160,8 +161,15 @@ export class RatingBook {
    */
   track(sim: HotSim): void {
     const old = this.memberOf.get(sim.iccid);
-    const joinedAtMs = sim.planId === null ? null : sim.planJoinedAtMs;
-    if (old && joinedAtMs !== null && old.planId === sim.planId && old.accountId === sim.accountId && old.joinedAtMs === joinedAtMs && old.timezone === sim.timezone) return;
+    // NOTE: only SIMs on a plan that is pooled now are kept, so memory grows with pool members, not with all SIMs.
+    const joinedAtMs = sim.planId === null || sim.planJoinedAtMs === null || !this.isPooled(sim.planId) ? null : sim.planJoinedAtMs;
+    if (old && joinedAtMs !== null && old.planId === sim.planId && old.accountId === sim.accountId && old.joinedAtMs === joinedAtMs) {
+      if (old.timezone !== sim.timezone) {
+        old.timezone = sim.timezone;
+        this.forgetSizes(old.accountId, old.planId);
+      }
+      return;
+    }
     if (!old && joinedAtMs === null) return;
     if (old) this.leave(sim.iccid, old);
     if (joinedAtMs !== null && sim.planId !== null) {
@@ -172,6 +180,10 @@ export class RatingBook {
       this.memberOf.set(sim.iccid, m);
       this.forgetSizes(m.accountId, m.planId);
     }
+  }
+
+  private isPooled(planId: string): boolean {
+    return planVersionAt(this.versions.get(planId) ?? [], this.now())?.sharing === 'pooled';
   }
 
   /** A SIM that is gone (deleted) leaves its pool, keeping what it brought there until the cycle ends. */
