@@ -111,6 +111,32 @@ describe('region restriction', () => {
     expect(highRiskArea(areas, '414001', 'MM')).toMatch(/^4140?01$/);
     expect(highRiskArea(areas, '46000', 'CN')).toBeUndefined();
   });
+
+  it('finds listed networks in either MNC form, and tells a 3-digit MNC from a padded 2-digit one', () => {
+    const areas = highRiskAreasOf(['414001', '405840']);
+    expect(highRiskArea(areas, '41401', 'MM')).toBe('41401');
+    expect(highRiskArea(areas, '414001', 'MM')).toBe('414001');
+    expect(highRiskArea(areas, '405840', 'IN')).toBe('405840');
+    expect(highRiskArea(areas, '40584', 'IN')).toBeUndefined();
+    expect(highRiskArea(areas, '405084', 'IN')).toBeUndefined();
+    expect(highRiskArea(areas, '414-01', 'MM')).toBeUndefined();
+  });
+
+  it('remembers countries per network code as reported, whatever the order of lookups', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(countryOf('23450')).toBe('JE');
+      expect(countryOf('234050')).toBe('JE');
+      expect(countryOf('234500')).toBe('GB');
+      expect(countryOf('23430')).toBe('GB');
+      expect(countryOf('46000')).toBe('CN');
+      expect(countryOf('460000')).toBe('CN');
+      expect(countryOf('460-00')).toBe('CN');
+      expect(countryOf('4600')).toBeNull();
+      expect(countryOf('90101')).toBeNull();
+      expect(countryOf('')).toBeNull();
+      expect(countryOf(null)).toBeNull();
+    }
+  });
 });
 
 describe('APNs, limits and directed access', () => {
@@ -118,6 +144,8 @@ describe('APNs, limits and directed access', () => {
     expect(apnAllowed(compilePolicy(undefined, []), 'internet')).toBe(true);
     const p = compilePolicy(plan({ apns: ['iot.apn'] }), []);
     expect(apnAllowed(p, 'IOT.apn')).toBe(true);
+    expect(apnAllowed(p, 'iot.apn')).toBe(true);
+    expect(apnAllowed(p, 'iot.apn2')).toBe(false);
     expect(apnAllowed(p, 'internet')).toBe(false);
   });
 

@@ -244,6 +244,10 @@ export function maySendSmsTo(policy: Pick<CompiledPolicy, 'services' | 'smsWhite
 /** Type Allocation Code: the first 8 digits of an IMEI, the device model. */
 export const tacOf = (imei: string): string => imei.slice(0, 8);
 
+/** The verdicts that carry nothing, shared and frozen so the hot path allocates none. */
+const IMEI_OK: ImeiVerdict = Object.freeze({ kind: 'ok' });
+const REGION_OK: RegionVerdict = Object.freeze({ kind: 'ok' });
+
 export type ImeiVerdict =
   | { kind: 'ok' }
   /** First device seen: it becomes the bound one. */
@@ -257,11 +261,11 @@ export type ImeiVerdict =
  * `devices` the devices accepted so far (the bound one included).
  */
 export function checkImeiLock(lock: ImeiLock, bound: string | null, devices: readonly string[], imei: string): ImeiVerdict {
-  if (lock.mode === 'off') return { kind: 'ok' };
+  if (lock.mode === 'off') return IMEI_OK;
   if (bound === null) return { kind: 'bind', imei };
-  if (imei === bound) return { kind: 'ok' };
+  if (imei === bound) return IMEI_OK;
   if (lock.mode === 'first') return { kind: 'mismatch', reason: `device IMEI ${imei} is not the bound IMEI ${bound}` };
-  if (devices.includes(imei)) return { kind: 'ok' };
+  if (devices.includes(imei)) return IMEI_OK;
   if (tacOf(imei) !== tacOf(bound)) return { kind: 'mismatch', reason: `device IMEI ${imei} does not share the TAC ${tacOf(bound)} of the bound IMEI ${bound}` };
   const known = Math.max(devices.length, 1);
   if (known >= lock.maxDevices) return { kind: 'mismatch', reason: `device IMEI ${imei} would be device ${known + 1} of TAC ${tacOf(bound)}; at most ${lock.maxDevices} allowed` };
@@ -285,19 +289,31 @@ export type RegionVerdict = { kind: 'ok' } | { kind: 'bind'; country: string } |
  * `inTest`: a SIM in its test period has no region binding yet. An unknown network is let through.
  */
 export function checkRegion(policy: CompiledPolicy, boundCountry: string | null, mccMnc: string | null, country: string | null, inTest: boolean): RegionVerdict {
-  if (policy.regionMode === 'off' || mccMnc === null) return { kind: 'ok' };
+  if (policy.regionMode === 'off' || mccMnc === null) return REGION_OK;
   if (policy.regionMode === 'allowed') {
-    if ((country !== null && policy.regionCountries.has(country)) || policy.regionNetworks.has(mccMnc)) return { kind: 'ok' };
+    if ((country !== null && policy.regionCountries.has(country)) || policy.regionNetworks.has(mccMnc)) return REGION_OK;
     return { kind: 'outside', reason: `serving network ${mccMnc}${country ? ` (${country})` : ''} is outside the allowed region ${policy.regionText}` };
   }
-  if (inTest || country === null) return { kind: 'ok' };
+  if (inTest || country === null) return REGION_OK;
   if (boundCountry === null) return { kind: 'bind', country };
-  if (country === boundCountry) return { kind: 'ok' };
+  if (country === boundCountry) return REGION_OK;
   return { kind: 'outside', reason: `serving network ${mccMnc} (${country}) is outside ${boundCountry}, the region of first activation` };
 }
 
-/** The country of a serving network, or null. */
-export const countryOf = (mccMnc: string | null): string | null => (mccMnc ? (describePlmn(mccMnc)?.country ?? null) : null);
+/** Serving networks whose country is remembered; the world has about a thousand, so the cap only bounds junk codes. */
+const COUNTRY_CACHE_LIMIT = 10_000;
+const countries = new Map<string, string | null>();
+
+/** The country of a serving network, or null; remembered per code as reported, so the hot path pays the lookup once. */
+export function countryOf(mccMnc: string | null): string | null {
+  if (!mccMnc) return null;
+  let country = countries.get(mccMnc);
+  if (country === undefined) {
+    country = describePlmn(mccMnc)?.country ?? null;
+    if (countries.size < COUNTRY_CACHE_LIMIT) countries.set(mccMnc, country);
+  }
+  return country;
+}
 
 /** Operator-listed high-risk areas: countries and networks refused on every SIM. */
 export interface HighRiskAreas {
@@ -310,6 +326,8 @@ export function highRiskArea(areas: HighRiskAreas, mccMnc: string | null, countr
   if (mccMnc === null) return undefined;
   if (country !== null && areas.countries.has(country)) return country;
   if (areas.networks.size === 0) return undefined;
+  // NOTE: both MNC forms of every listed network are in the set, so for a 5- or 6-digit code one lookup as reported is enough.
+  if (mccMnc.length === 5 || mccMnc.length === 6) return areas.networks.has(mccMnc) ? mccMnc : undefined;
   return networkForms(mccMnc).find((n) => areas.networks.has(n));
 }
 
@@ -328,7 +346,7 @@ export function highRiskAreasOf(codes: readonly string[]): HighRiskAreas {
 
 /** Whether a session may use an APN (any, when the plan lists none; an unreported APN is let through). */
 export function apnAllowed(policy: CompiledPolicy, apn: string | null): boolean {
-  return policy.apns === null || apn === null || policy.apns.has(apn.toLowerCase());
+  return policy.apns === null || apn === null || policy.apns.has(apn) || policy.apns.has(apn.toLowerCase());
 }
 
 /** Whether a SIM's usage today has reached its daily data limit. */
