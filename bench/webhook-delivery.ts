@@ -74,7 +74,8 @@ async function rawPostRate(url: string, n: number, concurrency: number, timeoutM
 
 async function deliveryRate(dialect: 'pglite' | 'postgres', url: string, events: number): Promise<{ rate: number; load: string }> {
   const databaseUrl = dialect === 'postgres' ? await recreateDatabase('meridian_bench_webhooks') : undefined;
-  const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', DATA_DIR: 'memory://', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
+  // The receiver listens on 127.0.0.1, a private target the operator has to allow.
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', DATA_DIR: 'memory://', WEBHOOK_ALLOW_PRIVATE: 'true', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
   const platform = await createPlatform(config, { log: createLogger('silent') });
   try {
     const { db, auth } = platform.services;

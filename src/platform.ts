@@ -122,7 +122,7 @@ export async function createPlatform(
   const topUps = new TopUpService(db, clock, sims, topUpProducts);
   const events = new EventService(db, accounts);
   const alerts = new AlertService(db, clock, accounts);
-  const webhooks = new WebhookService(db, clock, accounts);
+  const webhooks = new WebhookService(db, clock, accounts, { allowPrivateTargets: config.webhooks.allowPrivateTargets });
   const policies = new PolicyService(db, clock, accounts, sims, groups, lifecycle);
   const terms = new PrepaidTermService(db, clock, sims, lifecycle, publishEvents);
   const orders = new OrderService(db, clock, topUps, terms, publishEvents);
@@ -232,6 +232,7 @@ export async function createPlatform(
     clock,
     webhookSender,
     alerts,
+    notifications,
     {
       timeoutMs: w.timeoutMs,
       baseMs: w.retryBaseMs,

@@ -68,6 +68,7 @@ const envSchema = z.object({
   WEBHOOK_CONCURRENCY: intFrom(64, 1),
   WEBHOOK_BATCH_SIZE: intFrom(500, 1),
   WEBHOOK_POLL_INTERVAL_MS: intFrom(500, 10),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   SMTP_URL: z.string().regex(/^smtps?:\/\/[^/]+/, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587').optional(),
   SMTP_HOST: z.string().min(1).optional(),
   SMTP_PORT: z.coerce.number().int().min(1).max(65535).optional(),
@@ -158,6 +159,8 @@ export interface Config {
     readonly concurrency: number;
     readonly batchSize: number;
     readonly pollIntervalMs: number;
+    /** Whether endpoint URLs may point at loopback, link-local and private addresses. */
+    readonly allowPrivateTargets: boolean;
   };
   readonly provisioning:
     | { readonly adapter: 'simulated'; readonly delayMs: number; readonly failureRate: number }
@@ -264,6 +267,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: e.WEBHOOK_CONCURRENCY,
       batchSize: e.WEBHOOK_BATCH_SIZE,
       pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
+      allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE,
     },
     provisioning:
       e.PROVISIONING_ADAPTER === 'http'

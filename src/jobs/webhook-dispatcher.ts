@@ -1,11 +1,25 @@
 import type { Logger } from 'pino';
 import type { Db, Executor } from '../db/database.ts';
 import type { AlertService } from '../modules/alerts/alert.service.ts';
+import { adminEmailsOf } from '../modules/auth/auth.repository.ts';
 import { publishEvents } from '../modules/events/event.repository.ts';
 import * as repo from '../modules/webhooks/webhook.repository.ts';
 import type { AttemptOutcome, ClaimedDelivery, EndpointHealth } from '../modules/webhooks/webhook.repository.ts';
-import { endpointReceives, envelopeOf, nextAttemptAfterFailure, type RetryPolicy, SIGNATURE_HEADER, shouldPause, signatureHeader } from '../modules/webhooks/webhook.ts';
+import {
+  endpointReceives,
+  envelopeOf,
+  nextAttemptAfterFailure,
+  type PausedEndpoint,
+  pauseNoticeReason,
+  type RetryPolicy,
+  SIGNATURE_HEADER,
+  shouldPause,
+  signatureHeader,
+} from '../modules/webhooks/webhook.ts';
 import type { WebhookSender } from '../modules/webhooks/webhook.sender.ts';
+import type { NotificationService } from '../modules/notifications/notification.service.ts';
+import { isEmailAddress } from '../modules/notifications/notification.ts';
+import type { Lang } from '../modules/notifications/templates.ts';
 import type { Clock } from '../shared/clock.ts';
 
 export interface DispatcherOptions extends RetryPolicy {
@@ -18,6 +32,11 @@ export interface DispatcherOptions extends RetryPolicy {
   /** Pause between looks for work when there was none. */
   pollIntervalMs: number;
 }
+
+/** The language of owner notices: accounts and users carry none, and the platform's first language is Chinese. */
+const NOTICE_LANG: Lang = 'zh';
+/** Recipients of one e-mail at most (the notification queue's limit). */
+const NOTICE_MAX_RECIPIENTS = 50;
 
 /** Delivery rounds in flight at once, each with its share of the concurrency. */
 const LANES = 2;
@@ -57,6 +76,7 @@ export class WebhookDispatcher {
     private readonly clock: Clock,
     private readonly sender: WebhookSender,
     private readonly alerts: AlertService,
+    private readonly notices: Pick<NotificationService, 'email'>,
     private readonly options: DispatcherOptions,
     private readonly log: Logger,
     private readonly random: () => number = Math.random,
@@ -192,7 +212,7 @@ export class WebhookDispatcher {
     );
   }
 
-  /** Advances each endpoint's run of failures and pauses those that failed long enough; the owner gets an alert and an event. */
+  /** Advances each endpoint's run of failures and pauses those that failed long enough; the owner gets an alert, an event and an e-mail. */
   private async updateHealth(trx: Executor, order: { endpointId: string; ok: boolean; at: Date; error: string | null }[]): Promise<void> {
     const byEndpoint = new Map<string, EndpointHealth>();
     for (const o of order) {
@@ -210,14 +230,8 @@ export class WebhookDispatcher {
     const now = this.clock.now();
     const due = updated.filter((e) => e.state === 'enabled' && shouldPause(e.consecutiveFailures, e.failingSince, now, this.options));
     if (due.length === 0) return;
-    const paused = new Set(
-      await repo.pauseEndpoints(
-        trx,
-        due.map((e) => e.id),
-        `paused after ${this.options.pauseAfterFailures} or more failed attempts in a row over at least ${Math.round(this.options.pauseAfterMs / 60_000)} minutes`,
-        now,
-      ),
-    );
+    const reason = `paused after ${this.options.pauseAfterFailures} or more failed attempts in a row over at least ${Math.round(this.options.pauseAfterMs / 60_000)} minutes`;
+    const paused = new Set(await repo.pauseEndpoints(trx, due.map((e) => e.id), reason, now));
     const endpoints = due.filter((e) => paused.has(e.id));
     const lastError = (id: string) => byEndpoint.get(id)?.lastError ?? null;
     await this.alerts.raise(
@@ -242,6 +256,23 @@ export class WebhookDispatcher {
       })),
       now,
     );
+    await this.noticeOwners(trx, endpoints.map((e) => ({ ...e, lastError: lastError(e.id) })));
     for (const e of endpoints) this.log.warn({ endpointId: e.id, url: e.url, failures: e.consecutiveFailures }, 'webhook endpoint paused');
+  }
+
+  /**
+   * Queues the `webhook_paused` e-mail to the admin users of each paused endpoint's account. In the pausing
+   * transaction: only the call that paused an endpoint gets here, so each pause is told once.
+   */
+  private async noticeOwners(trx: Executor, endpoints: (PausedEndpoint & { id: string; accountId: string })[]): Promise<void> {
+    const contacts = await adminEmailsOf(trx, [...new Set(endpoints.map((e) => e.accountId))]);
+    for (const e of endpoints) {
+      const to = [...new Set(contacts.get(e.accountId) ?? [])].filter(isEmailAddress).slice(0, NOTICE_MAX_RECIPIENTS);
+      if (to.length === 0) {
+        this.log.warn({ endpointId: e.id, accountId: e.accountId }, 'webhook endpoint paused; its account has no admin user with an e-mail address to tell');
+        continue;
+      }
+      await this.notices.email({ accountId: e.accountId, to, template: 'webhook_paused', lang: NOTICE_LANG, vars: { url: e.url, reason: pauseNoticeReason(e, NOTICE_LANG) } }, trx);
+    }
   }
 }

@@ -26,6 +26,7 @@ export async function startCliServer(key: string, env: Record<string, string> = 
     MERIDIAN_ADMIN_PASSWORD: 'correct horse battery staple',
     RATE_LIMIT_PER_SECOND: '10000',
     RATE_LIMIT_BURST: '10000',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     ...env,
   });
   const server = await startServer(config, { print: () => {} });

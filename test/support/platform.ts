@@ -39,6 +39,7 @@ export async function startTestPlatform(
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     RATE_LIMIT_PER_SECOND: '100000',
     RATE_LIMIT_BURST: '100000',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     ...env,
   });
   const clock = new ManualClock('2026-01-15T02:00:00Z');

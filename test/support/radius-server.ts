@@ -24,6 +24,7 @@ export async function startRadiusTestServer(dialect: Dialect, key: string, optio
       RADIUS_ACCT_PORT: '0',
       DISCONNECT_TIMEOUT_MS: '200',
       DISCONNECT_RETRIES: '1',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
     }),
     { ...(options.clock ? { clock: options.clock } : {}), print: () => {} },
   );

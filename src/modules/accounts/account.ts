@@ -4,6 +4,8 @@ export type AccountKind = (typeof ACCOUNT_KINDS)[number];
 
 export const ROLES = ['operator_admin', 'reseller_admin', 'enterprise_admin', 'enterprise_operator', 'read_only'] as const;
 export type Role = (typeof ROLES)[number];
+/** The roles that administer their account: their users are its owners, who get its notices. */
+export const ADMIN_ROLES = ['operator_admin', 'reseller_admin', 'enterprise_admin'] as const satisfies readonly Role[];
 
 export interface Account {
   id: string;

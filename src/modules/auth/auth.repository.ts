@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { AccountTable, ApiKeyTable, Executor, UserTable } from '../../db/database.ts';
 import { accountIdsUnder } from '../../db/scope.ts';
-import type { AccountKind, Role } from '../accounts/account.ts';
+import { type AccountKind, ADMIN_ROLES, type Role } from '../accounts/account.ts';
 
 export interface User {
   id: string;
@@ -107,6 +107,22 @@ export async function updateUser(
   patch: { name?: string; role?: Role; disabled?: boolean; password_hash?: string },
 ): Promise<User> {
   return toUser(await db.updateTable('users').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow());
+}
+
+/** E-mail addresses of the enabled admin users of each account (owner notices), by account id. */
+export async function adminEmailsOf(db: Executor, accountIds: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (accountIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('users')
+    .select(['account_id', 'email'])
+    .where('account_id', 'in', [...accountIds])
+    .where('role', 'in', ADMIN_ROLES)
+    .where('disabled', '=', false)
+    .orderBy('id')
+    .execute();
+  for (const r of rows) out.set(r.account_id, [...(out.get(r.account_id) ?? []), r.email]);
+  return out;
 }
 
 export async function deleteUser(db: Executor, id: string): Promise<void> {

@@ -28,10 +28,6 @@ export interface EndpointPatch {
 
 const newSigningSecret = (): string => newSecret('whsec');
 
-function checkUrl(url: string): void {
-  const problem = checkEndpointUrl(url);
-  if (problem) throw invalid('invalid_webhook_url', problem);
-}
 
 /** Webhook endpoints of an account subtree: registration, secrets, the delivery log and replays. */
 export class WebhookService {
@@ -41,7 +37,13 @@ export class WebhookService {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly accounts: AccountService,
+    private readonly options: { allowPrivateTargets: boolean },
   ) {}
+
+  private checkUrl(url: string): void {
+    const problem = checkEndpointUrl(url, { allowPrivate: this.options.allowPrivateTargets });
+    if (problem) throw invalid('invalid_webhook_url', problem);
+  }
 
   /** Called after a replay queued deliveries (the dispatcher looks for work at once). */
   onReplayQueued(listener: () => void): void {
@@ -51,7 +53,7 @@ export class WebhookService {
   /** Registers an endpoint; the answer carries its signing secret, which is never shown again. */
   async createEndpoint(principal: Principal, input: EndpointInput): Promise<WebhookEndpoint> {
     requirePermission(principal, 'webhooks:write');
-    checkUrl(input.url);
+    this.checkUrl(input.url);
     const account = input.accountId ? await this.accounts.getAccount(principal, input.accountId) : { id: principal.accountId };
     if ((await repo.countEndpoints(this.db, account.id)) >= MAX_ENDPOINTS_PER_ACCOUNT) {
       throw conflict('webhook_limit_reached', `account ${account.id} already has ${MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints, the most an account may have; remove one first`);
@@ -91,7 +93,7 @@ export class WebhookService {
   async updateEndpoint(principal: Principal, id: string, patch: EndpointPatch): Promise<WebhookEndpoint> {
     requirePermission(principal, 'webhooks:write');
     const endpoint = await this.getEndpoint(principal, id);
-    if (patch.url !== undefined) checkUrl(patch.url);
+    if (patch.url !== undefined) this.checkUrl(patch.url);
     return repo.updateEndpoint(this.db, endpoint.id, { ...patch, eventTypes: patch.eventTypes && [...new Set(patch.eventTypes)] }, this.clock.now());
   }
 

@@ -52,10 +52,39 @@ describe('webhook rules', () => {
 
   it('takes http(s) URLs without credentials or fragments', () => {
     expect(checkEndpointUrl('https://erp.example.com/hooks?x=1')).toBeNull();
-    expect(checkEndpointUrl('http://127.0.0.1:3000/')).toBeNull();
+    expect(checkEndpointUrl('http://127.0.0.1:3000/', { allowPrivate: true })).toBeNull();
     expect(checkEndpointUrl('ftp://x.example')).toContain('http:// or https://');
     expect(checkEndpointUrl('https://u:p@x.example')).toContain('user name or password');
     expect(checkEndpointUrl('https://x.example/#a')).toContain('fragment');
     expect(checkEndpointUrl('not a url')).toContain('absolute URL');
+  });
+
+  it('refuses loopback, link-local and private hosts unless allowed', () => {
+    const refused: [string, string][] = [
+      ['http://127.0.0.1:3000/', 'loopback'],
+      ['http://127.1/', 'loopback'],
+      ['http://2130706433/', 'loopback'],
+      ['http://localhost:8080/x', 'loopback'],
+      ['http://api.localhost/', 'loopback'],
+      ['http://LOCALHOST./', 'loopback'],
+      ['http://[::1]/', 'loopback'],
+      ['http://[::ffff:127.0.0.1]/', 'loopback'],
+      ['https://10.1.2.3/', 'private'],
+      ['https://172.31.255.1/', 'private'],
+      ['https://192.168.0.10/', 'private'],
+      ['https://[fd12::1]/', 'private'],
+      ['https://100.64.0.1/', 'shared'],
+      ['http://169.254.169.254/latest/meta-data', 'link-local'],
+      ['http://[fe80::1]/', 'link-local'],
+      ['http://0.0.0.0/', 'unspecified'],
+    ];
+    for (const [url, what] of refused) {
+      expect(checkEndpointUrl(url), url).toContain(what);
+      expect(checkEndpointUrl(url), url).toContain('WEBHOOK_ALLOW_PRIVATE=true');
+      expect(checkEndpointUrl(url, { allowPrivate: true }), url).toBeNull();
+    }
+    for (const url of ['https://172.32.0.1/', 'https://8.8.8.8/', 'https://[2001:db8::1]/', 'https://localhost.example.com/', 'https://10.example.com/']) {
+      expect(checkEndpointUrl(url), url).toBeNull();
+    }
   });
 });

@@ -1,5 +1,6 @@
 /** Webhook endpoints and deliveries: types, URL rules, retry schedule, envelope and signature. Pure, no I/O. */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import { matchesEventType, type StoredEvent } from '../events/event.ts';
 
 export const ENDPOINT_STATES = ['enabled', 'paused'] as const;
@@ -91,13 +92,64 @@ export function shouldPause(consecutiveFailures: number, failingSince: Date | nu
   return failingSince !== null && consecutiveFailures >= policy.pauseAfterFailures && now.getTime() - failingSince.getTime() >= policy.pauseAfterMs;
 }
 
+/** What the owner notice of a pause says about an endpoint. */
+export interface PausedEndpoint {
+  url: string;
+  consecutiveFailures: number;
+  failingSince: Date | null;
+  lastError: string | null;
+}
+
+/** The reason given in the owner's e-mail about a paused endpoint, in the e-mail's language. */
+export function pauseNoticeReason(e: PausedEndpoint, lang: 'zh' | 'en'): string {
+  const since = e.failingSince?.toISOString() ?? null;
+  if (lang === 'zh') {
+    return `自 ${since ?? '暂停前'} 起连续 ${e.consecutiveFailures} 次推送失败${e.lastError ? `，最近一次错误：${e.lastError}` : ''}`;
+  }
+  return `${e.consecutiveFailures} failed deliveries in a row${since ? ` since ${since}` : ''}${e.lastError ? `; last error: ${e.lastError}` : ''}`;
+}
+
 /** Does the endpoint (of the account at `endpointPath`) receive this event (of the account at `eventPath`)? */
 export function endpointReceives(endpoint: { eventTypes: string[]; path: string }, event: { type: string; path: string | null }): boolean {
   return event.path !== null && event.path.startsWith(endpoint.path) && endpoint.eventTypes.some((p) => matchesEventType(p, event.type));
 }
 
-/** A problem with an endpoint URL, or null when it is usable. */
-export function checkEndpointUrl(raw: string): string | null {
+/** Address ranges an endpoint may not point at unless the operator allows private targets, with what they are. */
+const PRIVATE_RANGES: readonly [string, number, 'ipv4' | 'ipv6', string][] = [
+  ['0.0.0.0', 8, 'ipv4', 'an unspecified address'],
+  ['127.0.0.0', 8, 'ipv4', 'a loopback address'],
+  ['10.0.0.0', 8, 'ipv4', 'a private address'],
+  ['172.16.0.0', 12, 'ipv4', 'a private address'],
+  ['192.168.0.0', 16, 'ipv4', 'a private address'],
+  ['100.64.0.0', 10, 'ipv4', 'a shared (carrier-grade NAT) address'],
+  ['169.254.0.0', 16, 'ipv4', 'a link-local address'],
+  ['::', 128, 'ipv6', 'an unspecified address'],
+  ['::1', 128, 'ipv6', 'a loopback address'],
+  ['fc00::', 7, 'ipv6', 'a private (unique local) address'],
+  ['fe80::', 10, 'ipv6', 'a link-local address'],
+];
+const privateRanges = PRIVATE_RANGES.map(([network, prefix, family, what]) => {
+  const list = new BlockList();
+  list.addSubnet(network, prefix, family);
+  return { list, what };
+});
+
+/**
+ * What makes a URL's host a loopback, link-local or private target (`a loopback address`), or null. Literal
+ * addresses (IPv4-mapped IPv6 ones included) and `localhost` names are recognised; other names are not resolved.
+ */
+export function privateTargetOf(url: URL): string | null {
+  const host = url.hostname.toLowerCase().replace(/\.$/, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) return 'a loopback address';
+  const address = host.startsWith('[') ? host.slice(1, -1) : host;
+  const family = isIP(address);
+  if (family === 0) return null;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  return privateRanges.find((r) => r.list.check(address, type))?.what ?? null;
+}
+
+/** A problem with an endpoint URL, or null when it is usable; private targets only when `allowPrivate`. */
+export function checkEndpointUrl(raw: string, options: { allowPrivate?: boolean } = {}): string | null {
   if (raw.length > URL_MAX_LENGTH) return `the URL is longer than ${URL_MAX_LENGTH} characters`;
   let url: URL;
   try {
@@ -108,6 +160,10 @@ export function checkEndpointUrl(raw: string): string | null {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return `the URL must be http:// or https://, not ${url.protocol}//`;
   if (url.username || url.password) return 'the URL must not carry a user name or password; the signature authenticates Meridian';
   if (url.hash) return 'the URL must not have a #fragment';
+  if (!options.allowPrivate) {
+    const target = privateTargetOf(url);
+    if (target) return `the URL's host ${url.hostname} is ${target}; webhooks go to public addresses unless the operator sets WEBHOOK_ALLOW_PRIVATE=true`;
+  }
   return null;
 }
 
