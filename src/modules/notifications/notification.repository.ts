@@ -1,9 +1,8 @@
-import { type Selectable, sql } from 'kysely';
-import type { EmailMessageTable, Executor, SmsMessageTable } from '../../db/database.ts';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Database, EmailMessageTable, Executor, SmsMessageTable } from '../../db/database.ts';
 import { accountIdsUnder } from '../../db/scope.ts';
 import { CLAIM_MS, type EmailMessage, type EmailStatus, type SmsMessage } from './notification.ts';
 import type { SmsStatus } from './sms.ts';
-import type { Lang } from './templates.ts';
 
 type EmailRow = Selectable<EmailMessageTable>;
 type SmsRow = Selectable<SmsMessageTable>;
@@ -56,18 +55,34 @@ const toSms = (r: SmsRow): SmsMessage => ({
   doneAt: r.done_at,
 });
 
-export interface NewEmail {
-  id: string;
-  accountId: string;
-  to: string[];
-  template: string;
-  lang: Lang;
-  subject: string;
-  text: string;
-  html: string;
-  status: EmailStatus;
-  error: string | null;
-  at: Date;
+export type NewEmail = Pick<EmailMessage, 'id' | 'accountId' | 'to' | 'template' | 'lang' | 'subject' | 'text' | 'html' | 'status' | 'error'> & { at: Date };
+
+/** The message tables the sender works through as queues: `queued` rows due at `next_attempt_at`, claimed for a while. */
+type QueueTable = 'email_messages' | 'sms_messages';
+
+/** Claims up to `limit` queued rows of a message table that are due, counting the attempt; a claim lapses after CLAIM_MS. */
+async function claimDueRows<T extends QueueTable>(db: Executor, table: T, now: Date, limit: number): Promise<Selectable<Database[T]>[]> {
+  // NOTE: SKIP LOCKED and the claim time keep two senders (or a sender and a restarted one) off the same message.
+  // Both tables have the queue's columns; the query is typed against the e-mail table's.
+  const queue = db as unknown as Kysely<Pick<Database, 'email_messages'>>;
+  const from = table as 'email_messages';
+  const due = queue
+    .selectFrom(from)
+    .select('id')
+    .where('status', '=', 'queued')
+    .where('next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+    .orderBy('next_attempt_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked();
+  const rows = await queue
+    .updateTable(from)
+    .set({ claimed_until: new Date(now.getTime() + CLAIM_MS), attempts: sql`attempts + 1`, updated_at: now })
+    .where('id', 'in', due)
+    .returningAll()
+    .execute();
+  return rows as unknown as Selectable<Database[T]>[];
 }
 
 export async function insertEmail(db: Executor, m: NewEmail): Promise<EmailMessage> {
@@ -95,24 +110,7 @@ export async function insertEmail(db: Executor, m: NewEmail): Promise<EmailMessa
 
 /** Claims up to `limit` queued e-mails that are due, counting the attempt; a claim lapses after CLAIM_MS. */
 export async function claimDueEmails(db: Executor, now: Date, limit: number): Promise<EmailMessage[]> {
-  // NOTE: SKIP LOCKED and the claim time keep two senders (or a sender and a restarted one) off the same message.
-  const due = db
-    .selectFrom('email_messages')
-    .select('id')
-    .where('status', '=', 'queued')
-    .where('next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-    .orderBy('next_attempt_at')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked();
-  const rows = await db
-    .updateTable('email_messages')
-    .set({ claimed_until: new Date(now.getTime() + CLAIM_MS), attempts: sql`attempts + 1`, updated_at: now })
-    .where('id', 'in', due)
-    .returningAll()
-    .execute();
-  return rows.map(toEmail).sort((a, b) => a.id.localeCompare(b.id));
+  return (await claimDueRows(db, 'email_messages', now, limit)).map(toEmail).sort((a, b) => a.id.localeCompare(b.id));
 }
 
 export async function markEmailSent(db: Executor, id: string, providerMessageId: string | null, now: Date): Promise<void> {
@@ -157,20 +155,7 @@ export async function listEmails(db: Executor, scope: Scope, f: EmailFilter): Pr
   return rows.map(toEmail);
 }
 
-export interface NewSms {
-  id: string;
-  accountId: string | null;
-  direction: 'mo' | 'mt';
-  iccid: string | null;
-  msisdn: string;
-  text: string;
-  encoding: 'gsm7' | 'ucs2';
-  segments: number;
-  status: SmsStatus;
-  error: string | null;
-  createdBy: string | null;
-  at: Date;
-}
+export type NewSms = Pick<SmsMessage, 'id' | 'accountId' | 'direction' | 'iccid' | 'msisdn' | 'text' | 'encoding' | 'segments' | 'status' | 'error' | 'createdBy'> & { at: Date };
 
 export async function insertSms(db: Executor, m: NewSms): Promise<SmsMessage> {
   const row = await db
@@ -199,23 +184,7 @@ export async function insertSms(db: Executor, m: NewSms): Promise<SmsMessage> {
 
 /** Claims up to `limit` queued MT messages that are due, counting the attempt; a claim lapses after CLAIM_MS. */
 export async function claimDueSms(db: Executor, now: Date, limit: number): Promise<SmsMessage[]> {
-  const due = db
-    .selectFrom('sms_messages')
-    .select('id')
-    .where('status', '=', 'queued')
-    .where('next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-    .orderBy('next_attempt_at')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked();
-  const rows = await db
-    .updateTable('sms_messages')
-    .set({ claimed_until: new Date(now.getTime() + CLAIM_MS), attempts: sql`attempts + 1`, updated_at: now })
-    .where('id', 'in', due)
-    .returningAll()
-    .execute();
-  return rows.map(toSms).sort((a, b) => a.id.localeCompare(b.id));
+  return (await claimDueRows(db, 'sms_messages', now, limit)).map(toSms).sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** Gives back claims that were not attempted (the SMSC link went down before the send), without counting the attempt. */

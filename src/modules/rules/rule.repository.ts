@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
-import type { Db, Executor } from '../../db/database.ts';
+import { type Selectable, sql } from 'kysely';
+import type { Db, Executor, RuleFiringTable, RuleTable } from '../../db/database.ts';
 import { accountIdsUnder, likePrefix } from '../../db/scope.ts';
+import type { HistorySim } from './backtest.ts';
 import type { Rule, RuleAction, RuleDefinition, Subject } from './rule.ts';
 
 /** The result of one action of a firing. */
@@ -26,20 +27,10 @@ export interface RuleFiring {
   completedAt: Date | null;
 }
 
-export interface NewFiring {
-  ruleId: string;
-  accountId: string;
-  subject: Subject;
-  subjectAccountId: string;
-  iccid: string | null;
-  period: string;
-  stage: string;
-  inputs: Record<string, unknown>;
-  actions: ActionResult[];
-  firedAt: Date;
-}
+/** A firing to record: pending, its id given by the database. */
+export type NewFiring = Omit<RuleFiring, 'id' | 'status' | 'completedAt'>;
 
-type RuleRow = { id: string; account_id: string; name: string; enabled: boolean; definition: unknown; template_id: string | null; created_by: string | null; created_at: Date; updated_at: Date };
+type RuleRow = Selectable<RuleTable>;
 
 const toRule = (r: RuleRow): Rule => {
   const d = r.definition as Omit<RuleDefinition, 'name' | 'enabled'>;
@@ -119,22 +110,7 @@ export async function insertFirings(db: Executor, firings: NewFiring[]): Promise
   return rows.map(toFiring);
 }
 
-type FiringRow = {
-  id: number;
-  rule_id: string;
-  account_id: string;
-  subject_kind: string;
-  subject_id: string;
-  subject_account_id: string;
-  iccid: string | null;
-  period: string;
-  stage: string;
-  inputs: unknown;
-  status: string;
-  actions: unknown;
-  fired_at: Date;
-  completed_at: Date | null;
-};
+type FiringRow = Selectable<RuleFiringTable>;
 
 const toFiring = (r: FiringRow): RuleFiring => ({
   id: Number(r.id),
@@ -145,9 +121,9 @@ const toFiring = (r: FiringRow): RuleFiring => ({
   iccid: r.iccid,
   period: r.period,
   stage: r.stage,
-  inputs: r.inputs as Record<string, unknown>,
+  inputs: r.inputs,
   status: r.status as RuleFiring['status'],
-  actions: r.actions as ActionResult[],
+  actions: r.actions as unknown as ActionResult[],
   firedAt: r.fired_at,
   completedAt: r.completed_at,
 });
@@ -204,15 +180,7 @@ export async function simAttributes(
   return rows.map((r) => ({ iccid: r.iccid, groupId: r.group_id, labels: r.labels, customFields: r.custom_fields }));
 }
 
-export interface DueSim {
-  iccid: string;
-  accountId: string;
-  timezone: string;
-  state: string;
-  planId: string | null;
-  groupId: string | null;
-  labels: string[];
-  customFields: Record<string, string>;
+export interface DueSim extends HistorySim {
   /** The moment the trigger looks at: last seen (offline), test end, expiry. */
   at: Date;
 }
