@@ -6,25 +6,14 @@
  *   npx tsx bench/rules-eval.ts            BENCH_SIMS (100000), BENCH_PACKETS (2000000)
  */
 import { evaluateObservation, type Observation, type ObservedSim, RuleSets } from '../src/modules/rules/rule-set.ts';
-import { FiringMemory, type Rule, RuleDefinitionSchema, type RuleDefinitionInput } from '../src/modules/rules/rule.ts';
+import { FiringMemory, type Rule, RuleDefinitionSchema } from '../src/modules/rules/rule.ts';
+import { BENCH_RULE_DEFINITIONS } from './support/bench-rules.ts';
 import { intEnv } from './support/env.ts';
 
 const SIMS = intEnv('BENCH_SIMS', 100_000);
 const PACKETS = intEnv('BENCH_PACKETS', 2_000_000);
 
-const defs: Omit<RuleDefinitionInput, 'scope' | 'actions'>[] = [
-  { name: 'monthly usage 80 MB and 100 MB', trigger: { type: 'usage', period: 'cycle', megabytes: [80, 100] } },
-  { name: 'daily traffic anomaly over 150 MB', trigger: { type: 'usage', period: 'day', megabytes: [150] } },
-  { name: 'staged 70/90/100 % of the allowance', trigger: { type: 'usage', percents: [70, 90, 100] } },
-  { name: 'pool at 70/90/100 %', trigger: { type: 'usage', of: 'pool', percents: [70, 90, 100] } },
-  { name: 'network is not China Mobile', trigger: { type: 'network_not', mccMnc: ['46000', '46002', '46007'] } },
-  { name: 'IMEI changed', trigger: { type: 'imei_change' } },
-  { name: 'country changed', trigger: { type: 'network_change', what: 'country' } },
-  { name: 'session stop of fleet SIMs', trigger: { type: 'session', event: 'stop' }, conditions: { all: [{ label: ['fleet'] }], any: [{ state: ['active'] }, { state: ['test'] }] } },
-  { name: 'offline for more than 2 minutes', trigger: { type: 'offline', minutes: 2 } },
-  { name: 'expiry in 30 and 15 days', trigger: { type: 'expiry', days: [30, 15] } },
-];
-const rules: Rule[] = defs.map((d, i) => ({
+const rules: Rule[] = BENCH_RULE_DEFINITIONS.map((d, i) => ({
   ...RuleDefinitionSchema.parse({ ...d, scope: { kind: 'account', id: 'acc_rules' }, actions: [{ type: 'webhook' }] }),
   id: `rul_${i}`,
   accountId: 'acc_rules',

@@ -1,23 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../src/server.ts';
-import { type CliRun, runCli, startCliServer } from './support/cli.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useCliServer } from './support/cli.ts';
 import { iccidFor, simCsv } from './support/iccid.ts';
 
 const OPERATOR_KEY = 'mk_bills_cli_0123456789abcdefghijk';
 
 describe('meridian bills commands', () => {
-  let harness: Awaited<ReturnType<typeof startCliServer>>;
-  let server: RunningServer;
-  let dir: string;
-  const cli = (args: string[], input = ''): Promise<CliRun> => runCli(args, { url: server.url, key: OPERATOR_KEY, input });
-  const json = (r: CliRun) => JSON.parse(r.stdout);
+  const harness = useCliServer(OPERATOR_KEY, { RADIUS_ENABLED: 'false' });
+  const { cli, json } = harness;
 
   beforeAll(async () => {
-    harness = await startCliServer(OPERATOR_KEY, { RADIUS_ENABLED: 'false' });
-    ({ server, dir } = harness);
     expect((await cli(['zones', 'add', 'CN', '--name', 'China', '--country', 'CN'])).code).toBe(0);
     expect((await cli(['plans', 'create', 'CN-10', '--name', 'China 10 MB', '--fee', '12.30', '--data', '10MB', '--zone', 'CN'])).code).toBe(0);
     expect((await cli(['sims', 'import', '-'], simCsv(1, 2))).code).toBe(0);
@@ -26,10 +20,9 @@ describe('meridian bills commands', () => {
       expect((await cli(['sims', 'set-plan', iccidFor(serial), 'CN-10'])).code).toBe(0);
     }
     // Both SIMs were active all of the month before this one.
-    const db = server.platform.services.db;
+    const db = harness.server.platform.services.db;
     await sql`UPDATE sims SET activated_at = activated_at - interval '70 days'`.execute(db);
   });
-  afterAll(() => harness?.close());
 
   const lastMonth = (() => {
     const d = new Date();
@@ -54,7 +47,7 @@ describe('meridian bills commands', () => {
     const rec = await cli(['bills', 'reconcile', id]);
     expect(rec.code, rec.stderr).toBe(0);
     expect(rec.stdout).toMatch(/Result\s+balanced/);
-    const out = join(dir, 'bill.xlsx');
+    const out = join(harness.dir, 'bill.xlsx');
     const exp = await cli(['bills', 'export', id, '--format', 'xlsx', '--out', out]);
     expect(exp.code, exp.stderr).toBe(0);
     expect((await readFile(out)).subarray(0, 2).toString()).toBe('PK'); // a zip container

@@ -1,26 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dataSize } from '../src/cli/catalog-commands.ts';
-import type { RunningServer } from '../src/server.ts';
-import { type CliRun, runCli, startCliServer } from './support/cli.ts';
+import { useCliServer } from './support/cli.ts';
 import { iccidFor, simCsv } from './support/iccid.ts';
 
 const OPERATOR_KEY = 'mk_catalog_cli_0123456789abcdefghij';
 
 describe('meridian zones, plans and catalog commands', () => {
-  let harness: Awaited<ReturnType<typeof startCliServer>>;
-  let server: RunningServer;
-  let dir: string;
-
-  const cli = (args: string[], input = ''): Promise<CliRun> => runCli(args, { url: server.url, key: OPERATOR_KEY, input });
-  const json = (r: CliRun) => JSON.parse(r.stdout);
-
-  beforeAll(async () => {
-    harness = await startCliServer(OPERATOR_KEY, { RADIUS_ENABLED: 'false' });
-    ({ server, dir } = harness);
-  });
-  afterAll(() => harness?.close());
+  const harness = useCliServer(OPERATOR_KEY, { RADIUS_ENABLED: 'false' });
+  const { cli, json } = harness;
 
   it('reads data sizes in bytes or with a unit', () => {
     expect(dataSize('100MB')).toBe(100 * 1024 * 1024);
@@ -65,7 +54,7 @@ describe('meridian zones, plans and catalog commands', () => {
     expect(create.stdout).toMatch(/Overage\s+0\.05 CNY\/MB, cap 50\.00 CNY/);
     expect(create.stdout).toMatch(/Cut-off\s+3\.0 GiB/);
 
-    const file = join(dir, 'pool.json');
+    const file = join(harness.dir, 'pool.json');
     await writeFile(file, JSON.stringify({ name: 'Europe pool', monthlyFee: '30', includedBytes: 1024 ** 3, coverageZoneIds: ['EU', 'Z6'] }));
     const fromFile = await cli(['plans', 'create', 'EU-POOL', '--file', file, '--sharing', 'pooled', '--json']);
     expect(fromFile.code, fromFile.stderr).toBe(0);
@@ -93,7 +82,7 @@ describe('meridian zones, plans and catalog commands', () => {
   });
 
   it('puts a SIM on a plan and lists the SIMs of a plan', async () => {
-    const csv = join(dir, 'sims.csv');
+    const csv = join(harness.dir, 'sims.csv');
     await writeFile(csv, simCsv(1, 2));
     expect((await cli(['sims', 'import', csv])).code).toBe(0);
     const set = await cli(['sims', 'set-plan', iccidFor(1), 'Z1-100MB', '--reason', 'launch']);

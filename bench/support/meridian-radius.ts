@@ -16,7 +16,8 @@ import { migrateToLatest, openDatabase } from '../../src/db/open-database.ts';
 import { insertPlanVersions, insertZones } from '../../src/modules/rating/catalog.repository.ts';
 import { createRatePlan, GB, MB } from '../../src/modules/rating/rate-plan.ts';
 import { insertRule } from '../../src/modules/rules/rule.repository.ts';
-import { RuleDefinitionSchema, type RuleDefinitionInput } from '../../src/modules/rules/rule.ts';
+import { RuleDefinitionSchema } from '../../src/modules/rules/rule.ts';
+import { BENCH_RULE_DEFINITIONS } from './bench-rules.ts';
 import { databaseNote, databaseUrl, dropDatabase, recreateDatabase, setDatabaseNote } from './env.ts';
 import { progress } from './report.ts';
 import type { ServeReady } from './serve.ts';
@@ -336,24 +337,12 @@ export async function assignBenchRules(store: Store, perAccount: number): Promis
     const account = rows[0]!.account_id;
     const scope = { kind: 'account' as const, id: account };
     const actions = [{ type: 'webhook' as const }];
-    const all: Omit<RuleDefinitionInput, 'scope' | 'actions'>[] = [
-      { name: 'monthly usage 80 MB and 100 MB', trigger: { type: 'usage', period: 'cycle', megabytes: [80, 100] } },
-      { name: 'daily traffic anomaly over 150 MB', trigger: { type: 'usage', period: 'day', megabytes: [150] } },
-      { name: 'staged 70/90/100 % of the allowance', trigger: { type: 'usage', percents: [70, 90, 100] } },
-      { name: 'pool at 70/90/100 %', trigger: { type: 'usage', of: 'pool', percents: [70, 90, 100] } },
-      { name: 'network is not China Mobile', trigger: { type: 'network_not', mccMnc: ['46000', '46002', '46007'] } },
-      { name: 'IMEI changed', trigger: { type: 'imei_change' } },
-      { name: 'country changed', trigger: { type: 'network_change', what: 'country' } },
-      { name: 'session stop of fleet SIMs', trigger: { type: 'session', event: 'stop' }, conditions: { all: [{ label: ['fleet'] }], any: [{ state: ['active'] }, { state: ['test'] }] } },
-      { name: 'offline for more than 2 minutes', trigger: { type: 'offline', minutes: 2 } },
-      { name: 'expiry in 30 and 15 days', trigger: { type: 'expiry', days: [30, 15] } },
-    ];
     const now = new Date();
-    for (const [i, d] of all.slice(0, perAccount).entries()) {
+    for (const [i, d] of BENCH_RULE_DEFINITIONS.slice(0, perAccount).entries()) {
       const def = RuleDefinitionSchema.parse({ ...d, scope, actions });
       await insertRule(database.db, { ...def, id: `rul_bench_${i}`, accountId: account, templateId: null, createdBy: 'bench' }, now);
     }
-    const n = Math.min(perAccount, all.length);
+    const n = Math.min(perAccount, BENCH_RULE_DEFINITIONS.length);
     return `${n} automation rules on the account of the SIMs (${Math.min(n, 8)} evaluated on every packet, the others by the scheduler)`;
   } finally {
     await database.close();

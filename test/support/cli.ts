@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server.ts';
 
@@ -37,6 +38,39 @@ export async function startCliServer(key: string, env: Record<string, string> = 
       await server.stop();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The CLI server of a describe block and the CLI run against it with the operator's key. */
+export interface CliHarness {
+  readonly server: RunningServer;
+  /** A scratch folder, removed with the server. */
+  readonly dir: string;
+  cli: (args: string[], input?: string) => Promise<CliRun>;
+  /** The JSON a `--json` run printed. */
+  json: (run: CliRun) => ReturnType<typeof JSON.parse>;
+}
+
+/** Starts a CLI server before the tests of the calling describe block and closes it after them. */
+export function useCliServer(key: string, env: Record<string, string> = {}): CliHarness {
+  let started: Awaited<ReturnType<typeof startCliServer>> | undefined;
+  const running = () => {
+    if (!started) throw new Error('the CLI server is not started yet (use it inside tests or later hooks)');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startCliServer(key, env);
+  });
+  afterAll(() => started?.close());
+  return {
+    get server() {
+      return running().server;
+    },
+    get dir() {
+      return running().dir;
+    },
+    cli: (args, input = '') => runCli(args, { url: running().server.url, key, input }),
+    json: (run) => JSON.parse(run.stdout),
   };
 }
 
