@@ -1,8 +1,9 @@
 /**
  * Policy check micro-benchmark, one core: the pure checks the RADIUS edge runs per Access-Request and accounting
- * packet (`modules/policies/policy.ts`, in the order of `engine/policy-book.ts`), after a lookup of the SIM's state
- * in a map of BENCH_SIMS entries, under the default policy and under a plan with every rule on (TAC lock, region by
- * country and operator, APNs, daily limit, abnormal threshold, high-risk areas listed).
+ * packet (`modules/policies/policy.ts`, in the order of `engine/policy-book.ts`) for BENCH_SIMS SIMs, under the
+ * default policy and under a plan with every rule on (TAC lock, region by country and operator, APNs, daily limit,
+ * abnormal threshold, high-risk areas listed). The SIM's state is reached as the engine reaches it, through the slot
+ * its HotSim holds; one more line looks it up by ICCID in a map instead, as the engine did before slots.
  *
  *   npx tsx bench/policy-checks.ts                BENCH_SIMS=100000, BENCH_CHECKS=3000000
  */
@@ -47,15 +48,16 @@ const strict = compilePolicy(
 );
 const blacklist = new Set([imei(SIMS + 1)]);
 
-function run(name: string, states: Map<string, State>, highRisk: ReturnType<typeof highRiskAreasOf>): void {
+function run(name: string, states: Map<string, State>, highRisk: ReturnType<typeof highRiskAreasOf>, by: 'slot' | 'iccid' = 'slot'): void {
   const fallback = compilePolicy(undefined, []);
   const iccids = Array.from({ length: SIMS }, (_, i) => `8986${String(i).padStart(16, '0')}`);
+  const sims = iccids.map((iccid) => ({ iccid, policySlot: { generation: 0, state: states.get(iccid) ?? null } }));
   const inputs = iccids.map((_, i) => ({ imei: imei(i), mccMnc: '46000', apn: 'iot.apn' }));
   let refused = 0;
   const started = process.hrtime.bigint();
   for (let k = 0; k < CHECKS; k++) {
     const i = k % SIMS;
-    const state = states.get(iccids[i]!);
+    const state = by === 'slot' ? (sims[i]!.policySlot.state ?? undefined) : states.get(iccids[i]!);
     const policy = state?.policy ?? fallback;
     const input = inputs[i]!;
     let bad = blacklist.has(input.imei);
@@ -76,3 +78,4 @@ run('default policy (no state held)', new Map(), highRiskAreasOf([]));
 const held = new Map<string, State>();
 for (let i = 0; i < SIMS; i++) held.set(`8986${String(i).padStart(16, '0')}`, { policy: strict, boundImei: imei(i), devices: [imei(i)], boundCountry: null });
 run('plan with every rule on, high-risk listed', held, highRiskAreasOf(['KP', '41401']));
+run('the same, state looked up by ICCID', held, highRiskAreasOf(['KP', '41401']), 'iccid');

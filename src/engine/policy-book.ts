@@ -33,6 +33,16 @@ interface SimPolicyState {
   policy: CompiledPolicy;
 }
 
+/**
+ * A SIM's policy state as the book last found it (null: the SIM has none), held on the HotSim so a packet reaches it
+ * without a lookup by ICCID; valid while the book's states are of the same generation.
+ */
+export interface PolicySlot {
+  book: object;
+  generation: number;
+  state: SimPolicyState | null;
+}
+
 /** What the network reported about a request or a session, as far as policies read it. */
 export interface PolicyInput {
   imei: string | null;
@@ -71,8 +81,8 @@ export class PolicyBook {
   private plans = new Map<string, CompiledPolicy>();
   private groupPlans = new Map<string, string>();
   private readonly states = new Map<string, SimPolicyState>();
-  /** HotSims whose state was looked for (at start, or once on first sight): the others are read once. */
-  private readonly checked = new WeakSet<HotSim>();
+  /** Changes whenever states are put or removed: a HotSim's slot of another generation is looked up again. */
+  private generation = 0;
   private blacklist: ReadonlySet<string> = new Set();
   private highRisk: HighRiskAreas = highRiskAreasOf([]);
   /** Violations acted on per SIM, by kind, detail and local day: each is acted on once. */
@@ -89,7 +99,8 @@ export class PolicyBook {
     await this.reloadPlans();
     await this.reloadLists();
     for (const row of await repo.loadSimPolicyRows(this.db)) this.put(row);
-    for (const sim of sims) this.checked.add(sim);
+    this.generation++;
+    for (const sim of sims) this.hold(sim);
     return { plans: this.plans.size, sims: this.states.size };
   }
 
@@ -112,22 +123,41 @@ export class PolicyBook {
     const rows = await repo.loadSimPolicyRows(this.db, iccids);
     const found = new Set(rows.map((r) => r.iccid));
     for (const iccid of iccids) if (!found.has(iccid)) this.states.delete(iccid);
+    // NOTE: states change and the generation moves in one synchronous step after the read, so no packet sees a slot
+    // that is current yet points at a replaced state.
     for (const r of rows) this.put(r);
+    this.generation++;
   }
 
-  /** True when the SIM's state is known; otherwise `prepare` reads it once. */
+  /** True when the SIM's state is known (read at start, or once on first sight); otherwise `prepare` reads it once. */
   isReady(sim: HotSim): boolean {
-    return this.checked.has(sim);
+    return sim.policySlot?.book === this;
   }
 
   async prepare(sim: HotSim): Promise<void> {
     await this.refresh([sim.iccid]);
-    this.checked.add(sim);
+    this.hold(sim);
   }
 
   /** The policy in force for a SIM. */
   policyOf(sim: HotSim): CompiledPolicy {
-    return this.states.get(sim.iccid)?.policy ?? DEFAULT;
+    return this.stateOf(sim)?.policy ?? DEFAULT;
+  }
+
+  /** Puts the SIM's current state in its slot: from now on it is ready. */
+  private hold(sim: HotSim): void {
+    sim.policySlot = { book: this, generation: this.generation, state: this.states.get(sim.iccid) ?? null };
+  }
+
+  /** The SIM's state: from its slot when that is of this generation, else by ICCID (and the slot brought up to date). */
+  private stateOf(sim: HotSim): SimPolicyState | undefined {
+    const slot = sim.policySlot;
+    if (slot?.book !== this) return this.states.get(sim.iccid);
+    if (slot.generation !== this.generation) {
+      slot.generation = this.generation;
+      slot.state = this.states.get(sim.iccid) ?? null;
+    }
+    return slot.state ?? undefined;
   }
 
   /**
@@ -135,7 +165,7 @@ export class PolicyBook {
    * daily data limit. A refusal names the reason for the Reply-Message; its violation goes to the actions.
    */
   access(sim: HotSim, input: PolicyInput): PolicyAccess {
-    const state = this.states.get(sim.iccid);
+    const state = this.stateOf(sim);
     const policy = state?.policy ?? DEFAULT;
     const v = this.check(sim, state, policy, input, policy.dailyDataLimitBytes === null ? 0 : this.usedToday(sim));
     if (v) {
@@ -150,7 +180,7 @@ export class PolicyBook {
    * abnormal daily traffic and directed-access breakout (`destination`: where the usage went, when reported).
    */
   afterUsage(sim: HotSim, input: PolicyInput, destination: string | null = null): void {
-    const state = this.states.get(sim.iccid);
+    const state = this.stateOf(sim);
     const policy = state?.policy ?? DEFAULT;
     const v = this.check(sim, state, policy, input, sim.usageDayBytes);
     if (v) this.act(sim, v);

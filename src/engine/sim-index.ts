@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { SimState, SuspendReason } from '../modules/sims/sim.ts';
+import type { PolicySlot } from './policy-book.ts';
 
 /** What the hot path needs to know about a SIM, held in memory. */
 export interface HotSim {
@@ -21,6 +22,8 @@ export interface HotSim {
   planId: string | null;
   /** When the SIM began to count for its plan's pool: activation, or the later move onto the plan; null: not a member. */
   planJoinedAtMs: number | null;
+  /** The policy book's hold on the SIM's policy state; absent until the book has read it. */
+  policySlot?: PolicySlot;
 }
 
 interface Row {
