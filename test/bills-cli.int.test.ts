@@ -59,7 +59,7 @@ describe('meridian bills commands', () => {
   });
 
   it('shows SMS and top-up lines, the top-up paid by an order marked so', async () => {
-    const db = server.platform.services.db;
+    const db = harness.server.platform.services.db;
     const at = new Date(`${lastMonth}-15T04:00:00Z`);
     const account = (await sql<{ account_id: string }>`SELECT account_id FROM sims WHERE iccid = ${iccidFor(1)}`.execute(db)).rows[0]!.account_id;
     await sql`
