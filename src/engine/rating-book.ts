@@ -56,6 +56,8 @@ interface Membership {
 /** The computed size of one pool in one cycle, under the plan version it was computed with. */
 interface PoolSize {
   plan: RatePlan;
+  cycle: string;
+  timezone: string;
   bytes: number;
 }
 
@@ -178,7 +180,11 @@ export class RatingBook {
       const list = this.members.get(base) ?? this.members.set(base, new Map()).get(base)!;
       list.set(sim.iccid, m);
       this.memberOf.set(sim.iccid, m);
-      this.forgetSizes(m.accountId, m.planId);
+      // NOTE: a join adds its share to the sizes already worked out, so members joining one by one under load cost
+      // O(1) each, not a pass over all members each.
+      for (const [key, size] of this.sizes) {
+        if (key.startsWith(`${base}|`)) size.bytes += this.share(size.plan, m.joinedAtMs, size.cycle, size.timezone);
+      }
     }
   }
 
@@ -198,12 +204,13 @@ export class RatingBook {
     const plan = planVersionAt(this.versions.get(old.planId) ?? [], this.now());
     if (plan?.sharing === 'pooled') {
       const key = `${base}|${cycle}`;
-      const brought = poolSizeBytes([{ allowanceBytes: plan.includedBytes, joinedAt: new Date(old.joinedAtMs) }], cycleOfMonth(cycle, old.timezone), old.timezone);
+      const brought = this.share(plan, old.joinedAtMs, cycle, old.timezone);
       if (brought > 0) this.keptBytes.set(key, (this.keptBytes.get(key) ?? 0) + brought);
     }
     this.members.get(base)?.delete(iccid);
     this.memberOf.delete(iccid);
-    this.forgetSizes(old.accountId, old.planId);
+    // NOTE: in the current cycle what it brought stays (kept above), so that size is unchanged; other cycles are worked out again.
+    for (const key of this.sizes.keys()) if (key.startsWith(`${base}|`) && key !== `${base}|${cycle}`) this.sizes.delete(key);
   }
 
   /** The plan version that rates a SIM's usage at `at`, if it has a plan in force. */
@@ -346,11 +353,16 @@ export class RatingBook {
    */
   private poolSize(key: string, accountId: string, plan: RatePlan, cycle: string, timezone: string): number {
     const cached = this.sizes.get(key);
-    if (cached && cached.plan === plan) return cached.bytes;
+    if (cached && cached.plan === plan && cached.timezone === timezone) return cached.bytes;
     const members = [...(this.members.get(`${accountId}|${plan.id}`)?.values() ?? [])].map((m) => ({ allowanceBytes: plan.includedBytes, joinedAt: new Date(m.joinedAtMs) }));
     const bytes = poolSizeBytes(members, cycleOfMonth(cycle, timezone), timezone) + (this.keptBytes.get(key) ?? 0);
-    this.sizes.set(key, { plan, bytes });
+    this.sizes.set(key, { plan, cycle, timezone, bytes });
     return bytes;
+  }
+
+  /** What one member that joined at `joinedAtMs` adds to a pool of `plan` in `cycle`. */
+  private share(plan: RatePlan, joinedAtMs: number, cycle: string, timezone: string): number {
+    return poolSizeBytes([{ allowanceBytes: plan.includedBytes, joinedAt: new Date(joinedAtMs) }], cycleOfMonth(cycle, timezone), timezone);
   }
 
   /** The members' part of a stored pool's size (without what members that left brought); undefined: no members. */
