@@ -6,7 +6,7 @@
  * than 100 CNY. Pure, no I/O.
  */
 import { invalid } from '../../shared/errors.ts';
-import { isTimeZone } from '../../shared/time-zone.ts';
+import { isTimeZone, localDate } from '../../shared/time-zone.ts';
 import { localTime, startOfLocalMonth, zonedTime } from '../usage/usage.ts';
 import { formatMinor, mulDivFloor } from './money.ts';
 
@@ -212,9 +212,10 @@ export function topUpExpiresAt(boughtAt: Date, validMonths = 1, timeZone: string
 
 /** Days of the cycle from the local day of `at` to the end of its month, that day included, and days in the month. */
 export function daysLeftInCycle(at: Date, timeZone: string = DEFAULT_TIME_ZONE): { daysLeft: number; daysInMonth: number } {
-  const l = localTime(at, timeZone);
-  const total = daysInMonth(l.year, l.month);
-  return { daysLeft: total - l.day + 1, daysInMonth: total };
+  // NOTE: the local date is remembered per quarter hour (shared/time-zone.ts): sizing a pool runs this once per member.
+  const date = localDate(at, timeZone);
+  const total = daysInMonth(Number(date.slice(0, 4)), Number(date.slice(5, 7)));
+  return { daysLeft: total - Number(date.slice(8, 10)) + 1, daysInMonth: total };
 }
 
 /**
