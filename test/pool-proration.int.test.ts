@@ -6,7 +6,7 @@ import { createRatePlan, MB } from '../src/modules/rating/rate-plan.ts';
 import { accountingInput } from './support/accounting.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
-import { createTenant, startTestPlatform, type TestPlatform } from './support/platform.ts';
+import { createTenant, importAndActivate, startTestPlatform, type TestPlatform } from './support/platform.ts';
 
 const gateway = { id: 'gw_pool', accountId: '' };
 const ALLOWANCE = 30 * MB;
@@ -39,11 +39,8 @@ describe.each(testDialects())('pool size by the members’ join days on %s', (di
 
   beforeAll(async () => {
     t = await startTestPlatform(dialect, {}, { onDisk: true });
-    await t.api('POST', '/api/v1/sims/imports', simCsv(1, 4));
-    await t.drainJobs();
     // Activated on 2026-01-15 (Asia/Shanghai): by April every member brings its whole allowance.
-    await t.api('POST', '/api/v1/bulk-jobs', { selection: { filter: { state: ['inventory'] } }, change: { state: { state: 'active' } } });
-    await t.drainJobs();
+    await importAndActivate(t, simCsv(1, 4));
     const now = t.clock.now();
     await insertZones(db(), t.operatorAccountId, [{ id: 'CN', name: 'China', countries: ['CN'], networks: [] }], now);
     const plan = createRatePlan({

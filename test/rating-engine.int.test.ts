@@ -6,7 +6,7 @@ import { createRatePlan, MB, type RatePlanInput } from '../src/modules/rating/ra
 import { accountingInput } from './support/accounting.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
-import { createTenant, startTestPlatform, type TestPlatform } from './support/platform.ts';
+import { createTenant, importAndActivate, startTestPlatform, type TestPlatform } from './support/platform.ts';
 
 const gateway = { id: 'gw_rating', accountId: '' };
 
@@ -48,10 +48,7 @@ describe.each(testDialects())('rating in the usage engine on %s', (dialect) => {
 
   beforeAll(async () => {
     t = await startTestPlatform(dialect, {}, { onDisk: true });
-    await t.api('POST', '/api/v1/sims/imports', simCsv(1, 8));
-    await t.drainJobs();
-    await t.api('POST', '/api/v1/bulk-jobs', { selection: { filter: { state: ['inventory'] } }, change: { state: { state: 'active' } } });
-    await t.drainJobs();
+    await importAndActivate(t, simCsv(1, 8));
     // The SIMs have been active since before the cycle: each brings its whole allowance to a pool.
     await sql`UPDATE sims SET activated_at = '2025-12-01T00:00:00Z'`.execute(db());
     await engine().rating.reloadCatalog();

@@ -6,7 +6,7 @@ import { createRatePlan, MB } from '../src/modules/rating/rate-plan.ts';
 import { accountingInput } from './support/accounting.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
-import { createTenant, startTestPlatform, type TestPlatform } from './support/platform.ts';
+import { createTenant, importAndActivate, startTestPlatform, type TestPlatform } from './support/platform.ts';
 
 const gateway = { id: 'gw_rules', accountId: '' };
 const KB = 1024;
@@ -50,10 +50,7 @@ describe.each(testDialects())('automation rules on %s', (dialect) => {
 
   beforeAll(async () => {
     t = await startTestPlatform(dialect, {}, { onDisk: true });
-    await t.api('POST', '/api/v1/sims/imports', simCsv(1, 12));
-    await t.drainJobs();
-    await t.api('POST', '/api/v1/bulk-jobs', { selection: { filter: { state: ['inventory'] } }, change: { state: { state: 'active' } } });
-    await t.drainJobs();
+    await importAndActivate(t, simCsv(1, 12));
     const now = t.clock.now();
     await insertZones(db(), t.operatorAccountId, [{ id: 'CN', name: 'China', countries: ['CN'], networks: [] }], now);
     const plan = createRatePlan({

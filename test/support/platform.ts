@@ -106,3 +106,11 @@ export async function createTenant(
   if (key.statusCode !== 201) throw new Error(`api key: ${key.body}`);
   return { accountId, key: key.json<{ secret: string }>().secret };
 }
+
+/** Imports SIMs from `csv` (into `accountId`, default the caller's account) and activates every SIM still in inventory. */
+export async function importAndActivate(t: TestPlatform, csv: string, accountId?: string): Promise<void> {
+  await t.api('POST', `/api/v1/sims/imports${accountId ? `?accountId=${accountId}` : ''}`, csv);
+  await t.drainJobs();
+  await t.api('POST', '/api/v1/bulk-jobs', { selection: { filter: { state: ['inventory'] } }, change: { state: { state: 'active' } } });
+  await t.drainJobs();
+}
