@@ -100,6 +100,9 @@ describe.each(testDialects())('SMS as usage on %s', (dialect) => {
     const iccids = [1, 2, 3, 4, 5].map(SIM);
     await sql`UPDATE sims SET plan_id = ${PLAN} WHERE iccid = any(${iccids}::text[])`.execute(db());
     for (const serial of [1, 3, 4, 5]) expect((await t.api('POST', `/api/v1/sims/${SIM(serial)}/state`, { state: 'active' })).statusCode).toBe(200);
+    const bad = await t.api('POST', `/api/v1/sims/${SIM(2)}/state`, { state: 'test', testAllowanceSms: 0 });
+    expect(bad.statusCode, bad.body).toBe(400);
+    expect(bad.body).toContain('testAllowanceSms');
     const test = await t.api('POST', `/api/v1/sims/${SIM(2)}/state`, { state: 'test', testAllowanceSms: 2 });
     expect(test.statusCode, test.body).toBe(200);
     t.platform.services.usage.rating.simsChanged();
