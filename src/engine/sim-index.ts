@@ -44,21 +44,38 @@ interface Row {
   plan_joined_at: Date | null;
 }
 
-const toHot = (r: Row): HotSim => ({
+/**
+ * One string object for each value that many SIMs share (account, time zone, state, plan, day, cycle): with every SIM
+ * in memory, a copy per SIM is a few hundred thousand heap objects each major garbage collection marks.
+ */
+class Interned {
+  private readonly values = new Map<string, string>();
+
+  of<T extends string | null>(s: T): T {
+    if (s === null) return s;
+    const known = this.values.get(s);
+    if (known !== undefined) return known as T;
+    // NOTE: a bound for pathological data (every SIM its own account); beyond it values are kept as they come.
+    if (this.values.size < 100_000) this.values.set(s, s);
+    return s;
+  }
+}
+
+const toHot = (r: Row, shared: Interned): HotSim => ({
   iccid: r.iccid,
-  accountId: r.account_id,
-  timezone: r.timezone,
-  state: r.state as SimState,
-  suspendReason: r.suspend_reason as SuspendReason | null,
+  accountId: shared.of(r.account_id),
+  timezone: shared.of(r.timezone),
+  state: shared.of(r.state) as SimState,
+  suspendReason: shared.of(r.suspend_reason) as SuspendReason | null,
   msisdn: r.msisdn,
   imsis: r.imsis,
   testAllowanceBytes: r.test_allowance_bytes === null ? null : Number(r.test_allowance_bytes),
   testUsedBytes: Number(r.test_used_bytes),
-  usageDay: r.usage_day,
+  usageDay: shared.of(r.usage_day),
   usageDayBytes: Number(r.usage_day_bytes),
-  usageCycle: r.usage_cycle,
+  usageCycle: shared.of(r.usage_cycle),
   usageCycleBytes: Number(r.usage_cycle_bytes),
-  planId: r.plan_id,
+  planId: shared.of(r.plan_id),
   planJoinedAtMs: r.plan_joined_at === null ? null : new Date(r.plan_joined_at).getTime(),
 });
 
@@ -74,6 +91,7 @@ export class SimIndex {
   private readonly byImsi = new Map<string, HotSim>();
   private readonly byMsisdn = new Map<string, HotSim>();
   private readonly misses = new Map<string, number>();
+  private readonly shared = new Interned();
 
   constructor(private readonly db: Db) {}
 
@@ -82,7 +100,7 @@ export class SimIndex {
     let after = '';
     for (;;) {
       const rows = await this.query(sql`s.iccid > ${after}`, PAGE);
-      for (const r of rows) this.put(toHot(r));
+      for (const r of rows) this.put(toHot(r, this.shared));
       if (rows.length < PAGE) break;
       after = rows.at(-1)!.iccid;
     }
@@ -121,7 +139,7 @@ export class SimIndex {
       this.misses.set(key, Date.now());
       return undefined;
     }
-    const hot = toHot(found);
+    const hot = toHot(found, this.shared);
     this.put(hot);
     return hot;
   }
@@ -142,7 +160,7 @@ export class SimIndex {
       if (old) this.remove(old);
       return undefined;
     }
-    const fresh = toHot(row);
+    const fresh = toHot(row, this.shared);
     if (!old) {
       this.put(fresh);
       return fresh;

@@ -231,14 +231,14 @@ export class UsageEngine {
       stoppedAt: status === 'stop' ? (current.stoppedAt ?? input.eventTime ?? now) : null,
       stopCause: status === 'stop' ? (current.stopCause ?? input.terminateCause ?? 'stop') : null,
       sessionSeconds: input.sessionSeconds ?? current.sessionSeconds,
-      apn: input.apn ?? current.apn,
-      framedIp: input.framedIp ?? current.framedIp,
-      rat: input.rat ?? current.rat,
-      mccMnc: input.mccMnc ?? current.mccMnc,
-      cell: input.cell ?? current.cell,
-      imei: input.imei ?? current.imei,
-      nasIp: input.nasIp ?? current.nasIp,
-      chargingId: input.chargingId ?? current.chargingId,
+      apn: kept(input.apn, current.apn),
+      framedIp: kept(input.framedIp, current.framedIp),
+      rat: kept(input.rat, current.rat),
+      mccMnc: kept(input.mccMnc, current.mccMnc),
+      cell: input.cell === null || sameCell(current.cell, input.cell) ? current.cell : input.cell,
+      imei: kept(input.imei, current.imei),
+      nasIp: kept(input.nasIp, current.nasIp),
+      chargingId: kept(input.chargingId, current.chargingId),
     });
     if (!session) this.remember(current);
 
@@ -469,6 +469,12 @@ export class UsageEngine {
 }
 
 /** The rating columns of a usage record. */
+
+/**
+ * A packet's value of a session attribute, or the session's when the packet has none or the same: the session then
+ * keeps its own string, and the packet's copy dies young instead of in the old generation.
+ */
+const kept = <T extends string>(next: T | null, held: T | null): T | null => (next === null || next === held ? held : next);
 
 const sameCell = (a: Record<string, unknown> | null, b: Record<string, unknown>): boolean => {
   if (!a) return false;

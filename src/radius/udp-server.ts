@@ -11,6 +11,7 @@ import { accessDecision } from '../modules/usage/access.ts';
 import { Attr, attr, Code, type OutgoingAttribute } from './attributes.ts';
 import { type DecodedPacket, decodePacket, encodeReply, RadiusDecodeError, verifyMessageAuthenticator, verifyRequestAuthenticator } from './codec.ts';
 import { toAccountingInput, toAccessQuery } from './mapping.ts';
+import { ReplyCache, type ReplyToken } from './reply-cache.ts';
 
 export interface RadiusServerOptions {
   host: string;
@@ -20,7 +21,7 @@ export interface RadiusServerOptions {
 
 /** Answers kept for retransmissions (RFC 5080 duplicate detection): same source, identifier and authenticator. */
 const REPLY_CACHE_MS = 30_000;
-const REPLY_CACHE_MAX = 200_000;
+const REPLY_CACHE_MAX = 262_144;
 
 type DropReason = 'unknown_client' | 'bad_authenticator' | 'malformed' | 'unexpected_code' | 'backpressure' | 'commit_failed';
 
@@ -32,7 +33,7 @@ type DropReason = 'unknown_client' | 'bad_authenticator' | 'malformed' | 'unexpe
 export class RadiusServer {
   private auth: Socket | undefined;
   private acct: Socket | undefined;
-  private readonly replies = new Map<string, { reply: Buffer | null; at: number }>();
+  private readonly replies = new ReplyCache({ capacity: REPLY_CACHE_MAX, windowMs: REPLY_CACHE_MS });
   private readonly attributeRefs = new WeakMap<Gateway, AttributeRef | null>();
   private inFlight = 0;
   private idle: (() => void) | undefined;
@@ -120,16 +121,15 @@ export class RadiusServer {
   }
 
   /** Finds the gateway, recognises retransmissions and decodes; undefined when the packet is dropped or answered from cache. */
-  private admit(msg: Buffer, rinfo: RemoteInfo, socket: Socket, port: 'auth' | 'acct'): { gateway: Gateway; packet: DecodedPacket; key: string } | undefined {
+  private admit(msg: Buffer, rinfo: RemoteInfo, socket: Socket, port: 'auth' | 'acct'): { gateway: Gateway; packet: DecodedPacket } | undefined {
     this.perPacket.received[port].inc();
     const gateway = this.gateways.match(rinfo.address);
     if (!gateway) return this.drop('unknown_client');
     if (msg.length < 20) return this.drop('malformed');
-    const key = `${rinfo.address}|${rinfo.port}|${msg[1]}|${msg.toString('latin1', 4, 20)}`;
-    const seen = this.replies.get(key);
-    if (seen) {
+    const seen = this.replies.seen(rinfo.address, rinfo.port, msg);
+    if (seen !== undefined) {
       this.duplicates.inc();
-      if (seen.reply) socket.send(seen.reply, rinfo.port, rinfo.address);
+      if (seen) socket.send(seen, rinfo.port, rinfo.address);
       return undefined;
     }
     let packet: DecodedPacket;
@@ -139,7 +139,7 @@ export class RadiusServer {
       if (e instanceof RadiusDecodeError) return this.drop('malformed');
       throw e;
     }
-    return { gateway, packet, key };
+    return { gateway, packet };
   }
 
   private drop(reason: DropReason): undefined {
@@ -163,11 +163,11 @@ export class RadiusServer {
     const socket = this.acct!;
     const admitted = this.admit(msg, rinfo, socket, 'acct');
     if (!admitted) return;
-    const { gateway, packet, key } = admitted;
+    const { gateway, packet } = admitted;
     if (packet.code !== Code.AccountingRequest) return void this.drop('unexpected_code');
     if (!verifyRequestAuthenticator(msg, gateway.secret)) return void this.drop('bad_authenticator');
     const started = performance.now();
-    this.replies.set(key, { reply: null, at: Date.now() });
+    const key = this.replies.begin(rinfo.address, rinfo.port, msg);
     this.inFlight++;
     this.usage
       .accounting({ id: gateway.id, accountId: gateway.accountId }, toAccountingInput(packet, this.destinationClassAt(gateway)))
@@ -184,7 +184,7 @@ export class RadiusServer {
         },
         (err: unknown) => {
           // NOTE: no answer: the gateway retransmits, and the retransmission is counted once the database is back.
-          this.replies.delete(key);
+          this.replies.forget(key);
           this.drop(err instanceof Backpressure ? 'backpressure' : 'commit_failed');
         },
       )
@@ -195,12 +195,12 @@ export class RadiusServer {
     const socket = this.auth!;
     const admitted = this.admit(msg, rinfo, socket, 'auth');
     if (!admitted) return;
-    const { gateway, packet, key } = admitted;
+    const { gateway, packet } = admitted;
     if (packet.code !== Code.AccessRequest) return void this.drop('unexpected_code');
     if (verifyMessageAuthenticator(msg, gateway.secret) === false) return void this.drop('bad_authenticator');
     const started = performance.now();
     const query = toAccessQuery(packet);
-    this.replies.set(key, { reply: null, at: Date.now() });
+    const key = this.replies.begin(rinfo.address, rinfo.port, msg);
     this.inFlight++;
     this.usage.sims
       .resolve(query.imsi, query.msisdn)
@@ -220,7 +220,7 @@ export class RadiusServer {
         this.perPacket.latency.auth.observe((performance.now() - started) / 1000);
       })
       .catch((err: unknown) => {
-        this.replies.delete(key);
+        this.replies.forget(key);
         this.log.error({ err }, 'access request failed');
         this.drop('commit_failed');
       })
@@ -241,20 +241,11 @@ export class RadiusServer {
     return out;
   }
 
-  private reply(socket: Socket, rinfo: RemoteInfo, key: string, reply: Buffer, code: number): void {
-    this.replies.set(key, { reply, at: Date.now() });
-    if (this.replies.size > REPLY_CACHE_MAX) this.pruneReplies();
+  private reply(socket: Socket, rinfo: RemoteInfo, key: ReplyToken, reply: Buffer, code: number): void {
+    this.replies.answer(key, reply);
     socket.send(reply, rinfo.port, rinfo.address);
     if (code === Code.AccountingResponse) this.perPacket.accountingResponse.inc();
     else this.answered.inc({ code: String(code) });
-  }
-
-  private pruneReplies(): void {
-    const cutoff = Date.now() - REPLY_CACHE_MS;
-    for (const [k, v] of this.replies) {
-      if (v.at >= cutoff) break;
-      if (v.reply) this.replies.delete(k);
-    }
   }
 
   private settle(): void {
