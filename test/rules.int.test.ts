@@ -90,6 +90,9 @@ describe.each(testDialects())('automation rules on %s', (dialect) => {
     expect(list[0]!.actions[0]).toMatchObject({ type: 'webhook', status: 'ok' });
     const fired = (await t.api('GET', `/api/v1/events?type=rule.fired&subjectId=${iccidFor(1)}`)).json<{ items: { data: Record<string, unknown> }[] }>().items;
     expect(fired[0]!.data).toMatchObject({ ruleId, stage: '70', period: '2026-01', trigger: 'usage' });
+    // NOTE: a rule that only publishes is acted on in the transaction that records the firing: one event, naming it.
+    expect(fired).toHaveLength(1);
+    expect(fired[0]!.data.firingId).toBe(list[0]!.id);
     await engine().accounting(gateway, packet(1, 'p1', { bytesIn: 1100 * KB }));
     await engine().accounting(gateway, packet(1, 'p1', { bytesIn: 1200 * KB }));
     list = await firings(ruleId);

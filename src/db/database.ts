@@ -488,7 +488,7 @@ export interface UsageHourlyTable {
   records: number;
 }
 
-/** The event outbox: every event in commit order of `sequence`; `dispatched_at` once fanned out to webhook deliveries. */
+/** The event outbox: every event in commit order of `sequence`; waiting in `event_dispatch_queue` until fanned out. */
 export interface EventTable {
   sequence: Generated<number>;
   id: string;
@@ -498,7 +498,11 @@ export interface EventTable {
   subject_id: string;
   data: Json<Record<string, unknown>>;
   occurred_at: Timestamp;
-  dispatched_at: Timestamp | null;
+}
+
+/** Events not yet fanned out to webhook deliveries, by sequence. */
+export interface EventDispatchQueueTable {
+  sequence: number;
 }
 
 export interface AlertTable {
@@ -745,6 +749,7 @@ export interface Database {
   bill_lines: BillLineTable;
   traffic_rules: TrafficRuleTable;
   events: EventTable;
+  event_dispatch_queue: EventDispatchQueueTable;
   alerts: AlertTable;
   webhook_endpoints: WebhookEndpointTable;
   webhook_deliveries: WebhookDeliveryTable;

@@ -143,7 +143,7 @@ export class WebhookDispatcher {
   private async fanOut(): Promise<number> {
     const now = this.clock.now();
     return this.db.transaction().execute(async (trx) => {
-      const events = await repo.claimUndispatchedEvents(trx, this.options.batchSize, now);
+      const events = await repo.claimUndispatchedEvents(trx, this.options.batchSize);
       if (events.length === 0) return 0;
       const endpoints = await repo.enabledEndpoints(trx);
       const deliveries: repo.NewDelivery[] = [];

@@ -15,6 +15,7 @@ import * as policies from './0011-policies.ts';
 import * as orders from './0010-orders.ts';
 import * as rules from './0012-rules.ts';
 import * as smsUsage from './0016-sms-usage.ts';
+import * as eventDispatchQueue from './0017-event-dispatch-queue.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -35,5 +36,6 @@ export const migrationProvider: MigrationProvider = {
     '0010-orders': orders,
     '0012-rules': rules,
     '0016-sms-usage': smsUsage,
+    '0017-event-dispatch-queue': eventDispatchQueue,
   }),
 };

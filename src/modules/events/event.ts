@@ -16,6 +16,8 @@ export interface NewEvent {
   accountId: string;
   subject: Subject;
   data: Record<string, unknown>;
+  /** When it happened, if not at the time the batch of events is published with. */
+  occurredAt?: Date;
 }
 
 /** A stored event. `sequence` orders events by when they were written. */

@@ -17,6 +17,7 @@ export interface OutgoingEvent {
   accountId: string;
   subject: { kind: 'sim' | 'group' | 'pool' | 'account' | 'webhook' | 'order' | 'alert' | 'sms'; id: string };
   data: Record<string, unknown>;
+  occurredAt?: Date;
 }
 
 /** Where rules publish events (webhooks consume them); `available` false while no outbox is wired. */
@@ -33,9 +34,18 @@ export interface Notifier {
   sms(m: { accountId: string; to: string; text: string; iccid?: string }): Promise<{ id: string; status: string }>;
 }
 
+/** What the firings acted on together share: principals by rule, and the events to publish with their completion. */
+export interface ActionBatch {
+  principals: Map<string, Principal>;
+  events: OutgoingEvent[];
+}
+
+export const newActionBatch = (): ActionBatch => ({ principals: new Map(), events: [] });
+
 const ADMIN_OF: Record<string, Role> = { operator: 'operator_admin', reseller: 'reseller_admin', enterprise: 'enterprise_admin' };
 
 const SKIPPED_CHANNEL = 'channel not available';
+const WEBHOOK_DONE = 'rule.fired published';
 
 export class RuleActions {
   constructor(
@@ -47,19 +57,33 @@ export class RuleActions {
     private readonly notifier: () => Notifier,
   ) {}
 
+  /**
+   * The results of a rule whose actions only publish events (webhooks), so they can run in the transaction that
+   * records its firing, exactly once; undefined for a rule with any other action.
+   */
+  resultsWithRecording(rule: Rule): ActionResult[] | undefined {
+    if (!this.outlet().available || rule.actions.some((a) => a.type !== 'webhook')) return undefined;
+    return rule.actions.map((a) => ({ type: a.type, status: 'ok', detail: WEBHOOK_DONE }));
+  }
+
   /** The rule acting as its account's admin, recorded as actor `rule:<id>`. */
   async principalOf(rule: Pick<Rule, 'accountId' | 'id'>): Promise<Principal> {
     const a = await this.db.selectFrom('accounts').select(['id', 'path', 'kind']).where('id', '=', rule.accountId).executeTakeFirstOrThrow();
     return { accountId: a.id, accountPath: a.path, accountKind: a.kind, role: ADMIN_OF[a.kind] ?? 'read_only', actor: `rule:${rule.id}`, source: 'api' };
   }
 
-  /** Runs every action of a firing in order; one failing does not stop the others. */
-  async run(rule: Rule, firing: RuleFiring): Promise<ActionResult[]> {
-    const principal = await this.principalOf(rule);
+  /**
+   * Runs every action of a firing in order; one failing does not stop the others. `batch` is shared by the firings
+   * acted on together: it keeps each rule's principal, and takes the `rule.fired` events of webhook actions, which
+   * the caller publishes in the transaction that completes those firings.
+   */
+  async run(rule: Rule, firing: RuleFiring, batch: ActionBatch): Promise<ActionResult[]> {
+    let principal = batch.principals.get(rule.id);
+    if (!principal) batch.principals.set(rule.id, (principal = await this.principalOf(rule)));
     const out: ActionResult[] = [];
     for (const action of rule.actions) {
       try {
-        out.push(await this.runOne(rule, firing, action, principal));
+        out.push(await this.runOne(rule, firing, action, principal, batch));
       } catch (e) {
         const detail = e instanceof AppError ? `${e.code}: ${e.message}` : (e as Error).message;
         out.push({ type: action.type, status: 'failed', detail });
@@ -68,17 +92,16 @@ export class RuleActions {
     return out;
   }
 
-  private async runOne(rule: Rule, firing: RuleFiring, action: RuleAction, principal: Principal): Promise<ActionResult> {
+  private async runOne(rule: Rule, firing: RuleFiring, action: RuleAction, principal: Principal, batch: ActionBatch): Promise<ActionResult> {
     const ok = (detail: string | null = null): ActionResult => ({ type: action.type, status: 'ok', detail });
     const skipped = (detail: string): ActionResult => ({ type: action.type, status: 'skipped', detail });
     const reason = `rule ${rule.id} (${rule.name})${firing.stage ? ` stage ${firing.stage}` : ''}`;
     const vars = templateVars(rule, firing, reason);
     switch (action.type) {
       case 'webhook': {
-        const outlet = this.outlet();
-        if (!outlet.available) return skipped(SKIPPED_CHANNEL);
-        await outlet.publish(this.db, [firedEvent(rule, firing)], firing.firedAt);
-        return ok('rule.fired published');
+        if (!this.outlet().available) return skipped(SKIPPED_CHANNEL);
+        batch.events.push({ ...firedEvent(rule, firing), occurredAt: firing.firedAt });
+        return ok(WEBHOOK_DONE);
       }
       case 'notify_email': {
         const n = this.notifier();

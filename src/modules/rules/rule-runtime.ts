@@ -7,9 +7,9 @@ import type { Db } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { localDate } from '../../shared/time-zone.ts';
 import type { StateChangedEvent } from '../sims/lifecycle.service.ts';
-import type { EventOutlet, OutgoingEvent, RuleActions } from './rule-actions.ts';
+import { type ActionBatch, type EventOutlet, firedEvent, newActionBatch, type OutgoingEvent, type RuleActions } from './rule-actions.ts';
 import * as repo from './rule.repository.ts';
-import type { NewFiring, RuleFiring } from './rule.repository.ts';
+import type { ActionResult, NewFiring, RuleFiring } from './rule.repository.ts';
 import { type Candidate, evaluateObservation, inScope, type Observation, type ObservedSim, RuleSets } from './rule-set.ts';
 import { conditionsHold, FiringMemory, periodKey, type Rule, SCHEDULED_TRIGGERS, type Subject } from './rule.ts';
 
@@ -333,14 +333,26 @@ export class RuleRuntime {
       try {
         const outlet = this.d.outlet();
         const at = this.d.clock.now();
-        // NOTE: firings and threshold events of one batch commit together.
+        // NOTE: firings and threshold events of one batch commit together, and so do the firings of rules that only
+        // publish events with those events: they are recorded as done, and only the others wait for the worker.
         const recorded = await this.d.db.transaction().execute(async (trx) => {
-          const rows = await repo.insertFirings(trx, firings);
-          if (events.length && outlet.available) await outlet.publish(trx, events, at);
+          const done = firings.map((f) => {
+            const rule = this.rulesById.get(f.ruleId);
+            return rule && this.d.actions.resultsWithRecording(rule);
+          });
+          const ids = await repo.reserveFiringIds(trx, done.filter(Boolean).length);
+          let next = 0;
+          const rows = await repo.insertFirings(
+            trx,
+            firings.map((f, i) => (done[i] ? { ...f, id: ids[next++]!, status: 'done' as const, actions: done[i], completedAt: at } : f)),
+          );
+          const fired = rows.filter((r) => r.status === 'done').map((r) => ({ ...firedEvent(this.rulesById.get(r.ruleId)!, r), occurredAt: r.firedAt }));
+          const all = [...events, ...fired];
+          if (all.length && outlet.available) await outlet.publish(trx, all, at);
           return rows;
         });
         this.stats.recorded += recorded.length;
-        if (recorded.length) this.wake();
+        if (recorded.some((r) => r.status === 'pending')) this.wake();
       } catch (err) {
         this.d.log.error({ err, firings: firings.length, events: events.length }, 'could not record rule firings; trying again');
         this.buffer = firings.concat(this.buffer);
@@ -374,15 +386,35 @@ export class RuleRuntime {
         return [] as RuleFiring[];
       });
       if (pending.length === 0 || this.stopped) return;
+      const batch = newActionBatch();
+      const done: { id: number; actions: ActionResult[] }[] = [];
       for (const f of pending) {
         const rule = this.rulesById.get(f.ruleId) ?? (await this.findRule(f.ruleId));
         // NOTE: actions are at least once: a stop between running them and completing the firing runs them again.
-        const results = rule
-          ? await this.d.actions.run(rule, f)
+        // The `rule.fired` events of webhook actions commit with the completion, so those happen exactly once.
+        const actions = rule
+          ? await this.d.actions.run(rule, f, batch)
           : f.actions.map((a) => ({ ...a, status: 'skipped' as const, detail: 'rule disabled or deleted before its actions ran' }));
-        await repo.completeFiring(this.d.db, f.id, results, this.d.clock.now());
+        done.push({ id: f.id, actions });
+      }
+      try {
+        await this.complete(done, batch);
+      } catch (err) {
+        this.d.log.error({ err, firings: done.length }, 'could not complete rule firings; trying again');
+        if (!this.stopped) setTimeout(() => this.wake(), FLUSH_RETRY_MS).unref();
+        return;
       }
     }
+  }
+
+  /** Completes acted-on firings and publishes the events of their webhook actions, in one transaction. */
+  private async complete(done: { id: number; actions: ActionResult[] }[], batch: ActionBatch): Promise<void> {
+    const outlet = this.d.outlet();
+    const now = this.d.clock.now();
+    await this.d.db.transaction().execute(async (trx) => {
+      if (batch.events.length) await outlet.publish(trx, batch.events, now);
+      await repo.completeFirings(trx, done, now);
+    });
   }
 
   private async findRule(id: string): Promise<Rule | undefined> {

@@ -84,12 +84,24 @@ export async function accountPaths(db: Db): Promise<Map<string, string>> {
 }
 
 /** Records firings; one that exists already (same rule, subject, period and stage) is skipped. Returns the new ones. */
-export async function insertFirings(db: Executor, firings: NewFiring[]): Promise<RuleFiring[]> {
+/** Takes `n` firing ids from the sequence, for firings whose events must name them in the transaction that records them. */
+export async function reserveFiringIds(db: Executor, n: number): Promise<number[]> {
+  if (n === 0) return [];
+  const { rows } = await sql<{ id: string | number }>`SELECT nextval(pg_get_serial_sequence('rule_firings', 'id')) AS id FROM generate_series(1, ${n}::int)`.execute(db);
+  return rows.map((r) => Number(r.id));
+}
+
+/**
+ * Records firings, skipping any that fired already in their period and stage; returns those recorded. A firing given
+ * with its id, `done` and its action results was acted on in the recording transaction.
+ */
+export async function insertFirings(db: Executor, firings: (NewFiring | (NewFiring & { id: number; status: 'done'; completedAt: Date }))[]): Promise<RuleFiring[]> {
   if (firings.length === 0) return [];
   const rows = await db
     .insertInto('rule_firings')
     .values(
       firings.map((f) => ({
+        ...('id' in f ? { id: f.id, status: f.status, completed_at: f.completedAt } : { status: 'pending' }),
         rule_id: f.ruleId,
         account_id: f.accountId,
         subject_kind: f.subject.kind,
@@ -99,7 +111,6 @@ export async function insertFirings(db: Executor, firings: NewFiring[]): Promise
         period: f.period,
         stage: f.stage,
         inputs: JSON.stringify(f.inputs),
-        status: 'pending',
         actions: JSON.stringify(f.actions),
         fired_at: f.firedAt,
       })),
@@ -133,8 +144,13 @@ export async function pendingFirings(db: Db, limit: number): Promise<RuleFiring[
   return (await db.selectFrom('rule_firings').selectAll().where('status', '=', 'pending').orderBy('id').limit(limit).execute()).map(toFiring);
 }
 
-export async function completeFiring(db: Executor, id: number, actions: ActionResult[], at: Date): Promise<void> {
-  await db.updateTable('rule_firings').set({ status: 'done', actions: JSON.stringify(actions), completed_at: at }).where('id', '=', id).execute();
+/** Marks firings done with the results of their actions, in one statement. */
+export async function completeFirings(db: Executor, done: { id: number; actions: ActionResult[] }[], at: Date): Promise<void> {
+  if (done.length === 0) return;
+  await sql`
+    UPDATE rule_firings f SET status = 'done', actions = c.actions, completed_at = ${at}
+    FROM json_to_recordset(${JSON.stringify(done)}::json) AS c(id bigint, actions jsonb)
+    WHERE f.id = c.id`.execute(db);
 }
 
 export interface FiringFilter {

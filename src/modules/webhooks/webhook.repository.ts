@@ -121,20 +121,21 @@ export interface FanOutEvent {
 }
 
 /**
- * Takes up to `limit` events not yet fanned out, oldest first, and marks them dispatched. Run it in the transaction
- * that inserts their deliveries.
+ * Takes up to `limit` events not yet fanned out, oldest first, off the fan-out queue. Run it in the transaction that
+ * inserts their deliveries.
  */
-export async function claimUndispatchedEvents(db: Executor, limit: number, at: Date): Promise<FanOutEvent[]> {
+export async function claimUndispatchedEvents(db: Executor, limit: number): Promise<FanOutEvent[]> {
   // NOTE: SKIP LOCKED lets a second dispatcher (another process on PostgreSQL) take the next events instead of
   // waiting; an event of a transaction not yet committed is invisible here and is taken once it commits.
   const rows = await sql<{ sequence: string | number; id: string; type: string; path: string | null }>`
     WITH claimed AS (
-      SELECT sequence FROM events WHERE dispatched_at IS NULL ORDER BY sequence LIMIT ${limit} FOR UPDATE SKIP LOCKED
-    ), marked AS (
-      UPDATE events e SET dispatched_at = ${at} FROM claimed c WHERE e.sequence = c.sequence
-      RETURNING e.sequence, e.id, e.type, e.account_id
+      DELETE FROM event_dispatch_queue
+      WHERE sequence = any(ARRAY(SELECT sequence FROM event_dispatch_queue ORDER BY sequence LIMIT ${limit} FOR UPDATE SKIP LOCKED))
+      RETURNING sequence
     )
-    SELECT m.sequence, m.id, m.type, a.path FROM marked m LEFT JOIN accounts a ON a.id = m.account_id ORDER BY m.sequence`.execute(db);
+    SELECT e.sequence, e.id, e.type, a.path
+    FROM claimed c JOIN events e ON e.sequence = c.sequence LEFT JOIN accounts a ON a.id = e.account_id
+    ORDER BY e.sequence`.execute(db);
   return rows.rows.map((r) => ({ sequence: Number(r.sequence), id: r.id, type: r.type, path: r.path }));
 }
 
