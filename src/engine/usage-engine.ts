@@ -468,8 +468,6 @@ export class UsageEngine {
   }
 }
 
-/** The rating columns of a usage record. */
-
 /**
  * A packet's value of a session attribute, or the session's when the packet has none or the same: the session then
  * keeps its own string, and the packet's copy dies young instead of in the old generation.

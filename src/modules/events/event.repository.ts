@@ -18,8 +18,8 @@ export const toEvent = (r: Selectable<EventTable>): StoredEvent => ({
 
 /**
  * Writes events to the outbox and the fan-out queue in one statement. Call it with the transaction of the change the
- * events report, so an event exists exactly when its change was committed. Throws for a type missing from the catalogue or a payload
- * that does not match its schema (a programming error: the change is rolled back with it).
+ * events report, so an event exists exactly when its change was committed. Throws for a type missing from the
+ * catalogue or a payload that does not match its schema (a programming error: the change is rolled back with it).
  */
 export async function publishEvents(db: Executor, events: NewEvent[], at: Date): Promise<void> {
   if (events.length === 0) return;

@@ -83,7 +83,6 @@ export async function accountPaths(db: Db): Promise<Map<string, string>> {
   return new Map(rows.map((r) => [r.id, r.path]));
 }
 
-/** Records firings; one that exists already (same rule, subject, period and stage) is skipped. Returns the new ones. */
 /** Takes `n` firing ids from the sequence, for firings whose events must name them in the transaction that records them. */
 export async function reserveFiringIds(db: Executor, n: number): Promise<number[]> {
   if (n === 0) return [];
@@ -92,8 +91,8 @@ export async function reserveFiringIds(db: Executor, n: number): Promise<number[
 }
 
 /**
- * Records firings, skipping any that fired already in their period and stage; returns those recorded. A firing given
- * with its id, `done` and its action results was acted on in the recording transaction.
+ * Records firings; one that exists already (same rule, subject, period and stage) is skipped. Returns the new ones.
+ * A firing given with its id, `done` and its action results was acted on in the recording transaction.
  */
 export async function insertFirings(db: Executor, firings: (NewFiring | (NewFiring & { id: number; status: 'done'; completedAt: Date }))[]): Promise<RuleFiring[]> {
   if (firings.length === 0) return [];
