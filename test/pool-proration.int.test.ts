@@ -1,12 +1,11 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountingInput } from '../src/modules/usage/accounting.ts';
-import { insertPlanVersions, insertZones } from '../src/modules/rating/catalog.repository.ts';
 import { createRatePlan, MB } from '../src/modules/rating/rate-plan.ts';
 import { accountingInput } from './support/accounting.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
-import { createTenant, importAndActivate, startTestPlatform, type TestPlatform } from './support/platform.ts';
+import { createTenant, importAndActivate, installChinaCatalog, startTestPlatform, type TestPlatform } from './support/platform.ts';
 
 const gateway = { id: 'gw_pool', accountId: '' };
 const ALLOWANCE = 30 * MB;
@@ -41,8 +40,6 @@ describe.each(testDialects())('pool size by the members’ join days on %s', (di
     t = await startTestPlatform(dialect, {}, { onDisk: true });
     // Activated on 2026-01-15 (Asia/Shanghai): by April every member brings its whole allowance.
     await importAndActivate(t, simCsv(1, 4));
-    const now = t.clock.now();
-    await insertZones(db(), t.operatorAccountId, [{ id: 'CN', name: 'China', countries: ['CN'], networks: [] }], now);
     const plan = createRatePlan({
       id: 'pool-30',
       name: 'Pool 30 MB',
@@ -55,8 +52,7 @@ describe.each(testDialects())('pool size by the members’ join days on %s', (di
       cutoffBytes: null,
       ratingIncrementBytes: 1024,
     });
-    await insertPlanVersions(db(), t.operatorAccountId, [plan], now);
-    await engine().rating.reloadCatalog();
+    await installChinaCatalog(t, [plan]);
     await putPlan(1, 'pool-30');
     await putPlan(2, 'pool-30');
   });

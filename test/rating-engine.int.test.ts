@@ -1,12 +1,11 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountingInput } from '../src/modules/usage/accounting.ts';
-import { insertPlanVersions, insertZones } from '../src/modules/rating/catalog.repository.ts';
 import { createRatePlan, MB, type RatePlanInput } from '../src/modules/rating/rate-plan.ts';
 import { accountingInput } from './support/accounting.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
-import { createTenant, importAndActivate, startTestPlatform, type TestPlatform } from './support/platform.ts';
+import { createTenant, importAndActivate, installChinaCatalog, startTestPlatform, type TestPlatform } from './support/platform.ts';
 
 const gateway = { id: 'gw_rating', accountId: '' };
 
@@ -53,19 +52,11 @@ describe.each(testDialects())('rating in the usage engine on %s', (dialect) => {
     await sql`UPDATE sims SET activated_at = '2025-12-01T00:00:00Z'`.execute(db());
     await engine().rating.reloadCatalog();
     for (let s = 1; s <= 8; s++) await engine().sims.refresh(iccidFor(s));
-    const now = t.clock.now();
-    await insertZones(db(), t.operatorAccountId, [{ id: 'CN', name: 'China', countries: ['CN'], networks: [] }], now);
-    await insertPlanVersions(
-      db(),
-      t.operatorAccountId,
-      [
-        plan({ id: 'cn-1mb-block' }),
-        plan({ id: 'cn-1mb-overage', overage: { pricePerMbMicros: 1_000_000, capMicros: 2_500_000 } }),
-        plan({ id: 'cn-pool', sharing: 'pooled' }),
-      ],
-      now,
-    );
-    await engine().rating.reloadCatalog();
+    await installChinaCatalog(t, [
+      plan({ id: 'cn-1mb-block' }),
+      plan({ id: 'cn-1mb-overage', overage: { pricePerMbMicros: 1_000_000, capMicros: 2_500_000 } }),
+      plan({ id: 'cn-pool', sharing: 'pooled' }),
+    ]);
   });
   afterAll(() => t?.close());
 

@@ -1,12 +1,11 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountingInput } from '../src/modules/usage/accounting.ts';
-import { insertPlanVersions, insertZones } from '../src/modules/rating/catalog.repository.ts';
 import { createRatePlan, MB } from '../src/modules/rating/rate-plan.ts';
 import { accountingInput } from './support/accounting.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, imsiFor, simCsv } from './support/iccid.ts';
-import { createTenant, importAndActivate, startTestPlatform, type TestPlatform } from './support/platform.ts';
+import { createTenant, importAndActivate, installChinaCatalog, startTestPlatform, type TestPlatform } from './support/platform.ts';
 
 const gateway = { id: 'gw_rules', accountId: '' };
 const KB = 1024;
@@ -51,8 +50,6 @@ describe.each(testDialects())('automation rules on %s', (dialect) => {
   beforeAll(async () => {
     t = await startTestPlatform(dialect, {}, { onDisk: true });
     await importAndActivate(t, simCsv(1, 12));
-    const now = t.clock.now();
-    await insertZones(db(), t.operatorAccountId, [{ id: 'CN', name: 'China', countries: ['CN'], networks: [] }], now);
     const plan = createRatePlan({
       id: 'cn-1mb',
       name: 'cn-1mb',
@@ -64,8 +61,7 @@ describe.each(testDialects())('automation rules on %s', (dialect) => {
       cutoffBytes: null,
       ratingIncrementBytes: 1024,
     });
-    await insertPlanVersions(db(), t.operatorAccountId, [plan], now);
-    await engine().rating.reloadCatalog();
+    await installChinaCatalog(t, [plan]);
     await sql`UPDATE sims SET plan_id = 'cn-1mb' WHERE iccid = any(${[iccidFor(1), iccidFor(2)]}::text[])`.execute(db());
     engine().rating.simsChanged();
     for (const s of [1, 2]) await engine().sims.refresh(iccidFor(s));

@@ -1,10 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertPlanVersions, insertZones } from '../src/modules/rating/catalog.repository.ts';
 import { createRatePlan, MB } from '../src/modules/rating/rate-plan.ts';
 import { testDialects } from './support/databases.ts';
 import { iccidFor, msisdnFor, simCsv } from './support/iccid.ts';
-import { createTenant, startTestPlatform, type TestPlatform } from './support/platform.ts';
+import { createTenant, installChinaCatalog, startTestPlatform, type TestPlatform } from './support/platform.ts';
 import { eventually, TestSmsc } from './support/smsc.ts';
 
 const CREDENTIALS = { systemId: 'meridian', password: 'smpp-pw' };
@@ -75,28 +74,20 @@ describe.each(testDialects())('SMS as usage on %s', (dialect) => {
       expect((await t.api('POST', `/api/v1/sims/imports?accountId=${accountId}`, csv)).statusCode).toBe(202);
       await t.drainJobs();
     }
-    const now = t.clock.now();
-    await insertZones(db(), t.operatorAccountId, [{ id: 'CN', name: 'China', countries: ['CN'], networks: [] }], now);
-    await insertPlanVersions(
-      db(),
-      t.operatorAccountId,
-      [
-        createRatePlan({
-          id: PLAN,
-          name: 'IoT with SMS',
-          effectiveFrom: new Date('2026-01-01T00:00:00Z'),
-          monthlyFeeMicros: 5_000_000,
-          includedBytes: 10 * MB,
-          includedSms: 2,
-          smsPriceMicros: 150_000,
-          coverageZoneIds: ['CN'],
-          overage: null,
-          cutoffBytes: null,
-        }),
-      ],
-      now,
-    );
-    await t.platform.services.usage.rating.reloadCatalog();
+    await installChinaCatalog(t, [
+    createRatePlan({
+      id: PLAN,
+      name: 'IoT with SMS',
+      effectiveFrom: new Date('2026-01-01T00:00:00Z'),
+      monthlyFeeMicros: 5_000_000,
+      includedBytes: 10 * MB,
+      includedSms: 2,
+      smsPriceMicros: 150_000,
+      coverageZoneIds: ['CN'],
+      overage: null,
+      cutoffBytes: null,
+    }),
+    ]);
     const iccids = [1, 2, 3, 4, 5].map(SIM);
     await sql`UPDATE sims SET plan_id = ${PLAN} WHERE iccid = any(${iccids}::text[])`.execute(db());
     for (const serial of [1, 3, 4, 5]) expect((await t.api('POST', `/api/v1/sims/${SIM(serial)}/state`, { state: 'active' })).statusCode).toBe(200);

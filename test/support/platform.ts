@@ -3,6 +3,8 @@ import { type Config, loadConfig } from '../../src/config/config.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { bootstrapOperator } from '../../src/modules/accounts/bootstrap.ts';
 import { SimulatedProvisioningAdapter } from '../../src/modules/provisioning/simulated.adapter.ts';
+import { insertPlanVersions, insertZones } from '../../src/modules/rating/catalog.repository.ts';
+import type { RatePlan } from '../../src/modules/rating/rate-plan.ts';
 import { createPlatform, type Platform } from '../../src/platform.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { type Dialect, freshDatabase } from './databases.ts';
@@ -113,4 +115,13 @@ export async function importAndActivate(t: TestPlatform, csv: string, accountId?
   await t.drainJobs();
   await t.api('POST', '/api/v1/bulk-jobs', { selection: { filter: { state: ['inventory'] } }, change: { state: { state: 'active' } } });
   await t.drainJobs();
+}
+
+/** Loads a catalog of one zone, China, and `plans` into the operator's account, and has the usage engine read it. */
+export async function installChinaCatalog(t: TestPlatform, plans: RatePlan[]): Promise<void> {
+  const { db, usage } = t.platform.services;
+  const now = t.clock.now();
+  await insertZones(db, t.operatorAccountId, [{ id: 'CN', name: 'China', countries: ['CN'], networks: [] }], now);
+  await insertPlanVersions(db, t.operatorAccountId, plans, now);
+  await usage.rating.reloadCatalog();
 }
