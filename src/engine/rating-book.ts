@@ -43,7 +43,9 @@ export interface Rated {
   poolBefore: PoolBalance | undefined;
 }
 
-const poolKeyOf = (accountId: string, planId: string, cycle: string): string => `${accountId}|${planId}|${cycle}`;
+/** The members of one account's pooled plan: `account|plan`; with the cycle appended, the key of its pool. */
+const membersKeyOf = (accountId: string, planId: string): string => `${accountId}|${planId}`;
+const poolKeyOf = (accountId: string, planId: string, cycle: string): string => `${membersKeyOf(accountId, planId)}|${cycle}`;
 
 /** A SIM counted for the pool of its account and plan, from `joinedAtMs` on. */
 interface Membership {
@@ -147,7 +149,7 @@ export class RatingBook {
       if (plan?.sharing !== 'pooled') continue;
       const key = poolKeyOf(accountId, planId, cycle);
       const pool = this.sizedPool(this.pools.get(key), key, { accountId, timezone }, plan, cycle);
-      out.push({ planId, cycle, members: this.members.get(`${accountId}|${planId}`)?.size ?? 0, sizeBytes: pool.sizeBytes, remainingBytes: pool.remainingBytes });
+      out.push({ planId, cycle, members: this.members.get(membersKeyOf(accountId, planId))?.size ?? 0, sizeBytes: pool.sizeBytes, remainingBytes: pool.remainingBytes });
     }
     return out;
   }
@@ -176,7 +178,7 @@ export class RatingBook {
     if (old) this.leave(sim.iccid, old);
     if (joinedAtMs !== null && sim.planId !== null) {
       const m: Membership = { accountId: sim.accountId, planId: sim.planId, joinedAtMs, timezone: sim.timezone };
-      const base = `${m.accountId}|${m.planId}`;
+      const base = membersKeyOf(m.accountId, m.planId);
       const list = this.members.get(base) ?? this.members.set(base, new Map()).get(base)!;
       list.set(sim.iccid, m);
       this.memberOf.set(sim.iccid, m);
@@ -199,7 +201,7 @@ export class RatingBook {
   }
 
   private leave(iccid: string, old: Membership): void {
-    const base = `${old.accountId}|${old.planId}`;
+    const base = membersKeyOf(old.accountId, old.planId);
     const cycle = localMonth(this.now(), old.timezone);
     const plan = planVersionAt(this.versions.get(old.planId) ?? [], this.now());
     if (plan?.sharing === 'pooled') {
@@ -354,7 +356,7 @@ export class RatingBook {
   private poolSize(key: string, accountId: string, plan: RatePlan, cycle: string, timezone: string): number {
     const cached = this.sizes.get(key);
     if (cached && cached.plan === plan && cached.timezone === timezone) return cached.bytes;
-    const members = [...(this.members.get(`${accountId}|${plan.id}`)?.values() ?? [])].map((m) => ({ allowanceBytes: plan.includedBytes, joinedAt: new Date(m.joinedAtMs) }));
+    const members = [...(this.members.get(membersKeyOf(accountId, plan.id))?.values() ?? [])].map((m) => ({ allowanceBytes: plan.includedBytes, joinedAt: new Date(m.joinedAtMs) }));
     const bytes = poolSizeBytes(members, cycleOfMonth(cycle, timezone), timezone) + (this.keptBytes.get(key) ?? 0);
     this.sizes.set(key, { plan, cycle, timezone, bytes });
     return bytes;
@@ -367,7 +369,7 @@ export class RatingBook {
 
   /** The members' part of a stored pool's size (without what members that left brought); undefined: no members. */
   private computedSize(accountId: string, planId: string, cycle: string): number | undefined {
-    const members = [...(this.members.get(`${accountId}|${planId}`)?.values() ?? [])];
+    const members = [...(this.members.get(membersKeyOf(accountId, planId))?.values() ?? [])];
     const timezone = members[0]?.timezone;
     if (timezone === undefined) return 0;
     const c = cycleOfMonth(cycle, timezone);
@@ -377,7 +379,7 @@ export class RatingBook {
   }
 
   private forgetSizes(accountId: string, planId: string): void {
-    const prefix = `${accountId}|${planId}|`;
+    const prefix = `${membersKeyOf(accountId, planId)}|`;
     for (const key of this.sizes.keys()) if (key.startsWith(prefix)) this.sizes.delete(key);
   }
 }
