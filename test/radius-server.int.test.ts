@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertPlanVersions, insertZones } from '../src/modules/rating/catalog.repository.ts';
+import { createRatePlan, MB } from '../src/modules/rating/rate-plan.ts';
 import { Attr, Attr3gpp, attr3gpp, Code } from '../src/radius/attributes.ts';
 import type { RunningServer } from '../src/server.ts';
 import { testDialects } from './support/databases.ts';
@@ -117,6 +119,35 @@ describe.each(testDialects())('RADIUS server on %s', (dialect) => {
     const [event] = (await api('GET', `/events?type=sim.session_disconnected&subjectId=${iccidFor(2)}`)).body.items;
     expect(event!.data).toMatchObject({ result: 'disconnect_failed', error: record!.error });
     dae.answer = 'ack';
+  });
+
+  it('disconnects a SIM the moment its data runs out, once, and suspends it for quota', async () => {
+    const { db, usage } = server.platform.services;
+    const iccid = iccidFor(5);
+    await api('POST', '/sims/imports', simCsv(5, 1));
+    await waitFor(async () => (await api('GET', `/sims/${iccid}`)).status === 200);
+    await api('POST', `/sims/${iccid}/state`, { state: 'active' });
+    const { rows } = await sql<{ id: string }>`SELECT id FROM accounts WHERE parent_id IS NULL`.execute(db);
+    const now = new Date();
+    await insertZones(db, rows[0]!.id, [{ id: 'CN', name: 'China', countries: ['CN'], networks: [] }], now);
+    const plan = createRatePlan({ id: 'cn-1mb', name: '1 MB', effectiveFrom: new Date(now.getTime() - 86_400_000), monthlyFeeMicros: 0, includedBytes: MB, coverageZoneIds: ['CN'], overage: null, cutoffBytes: null });
+    await insertPlanVersions(db, rows[0]!.id, [plan], now);
+    await sql`UPDATE sims SET plan_id = 'cn-1mb' WHERE iccid = ${iccid}`.execute(db);
+    await usage.rating.reloadCatalog();
+    await usage.sims.refresh(iccid);
+    usage.rating.simsChanged();
+    const before = dae.received.length;
+
+    const imsi = imsiFor(5);
+    await gw.accounting(acct, 'Start', { sessionId: 'q1', imsi, extra: [attr3gpp(Attr3gpp.SgsnMccMnc, '46000')] });
+    await gw.accounting(acct, 'InterimUpdate', { sessionId: 'q1', imsi, bytesIn: 2 * MB });
+    await waitFor(async () => (await api('GET', `/sims/${iccid}`)).body.state === 'suspended' && dae.received.length > before);
+    await new Promise((r) => setTimeout(r, 300));
+    // The rating decision sent the Disconnect-Request; the suspension that followed found it and did not send another.
+    expect(dae.received.slice(before).map((p) => p.attributes.get(Attr.AcctSessionId)?.toString())).toEqual(['q1']);
+    expect((await api('GET', `/sims/${iccid}`)).body).toMatchObject({ state: 'suspended', suspendReason: 'quota' });
+    const changes = (await api('GET', `/sims/${iccid}/changes?field=session`)).body.items;
+    expect(changes).toEqual([expect.objectContaining({ status: 'completed', newValue: 'disconnected', oldValue: 'q1', actor: 'system:rating' })]);
   });
 
   it('activates a test SIM once its test allowance is used up, from the network side', async () => {

@@ -31,6 +31,8 @@ export interface GatewayDirectory {
   disconnectTarget(gatewayId: string, nasIp: string | null): DisconnectTarget | undefined;
 }
 
+const RECENT_ACK_MS = 30_000;
+
 /** States in which a SIM may not keep a data session. */
 export const BARRED_STATES: readonly SimState[] = ['suspended', 'deactivated', 'retired'];
 
@@ -48,10 +50,23 @@ export class Enforcement {
     private readonly log: Logger,
   ) {}
 
-  /** Disconnects every open session of a SIM; resolves with one outcome per session. */
+  /** Disconnects of a session in flight or acknowledged lately (by session id): asked again, they are not sent again. */
+  private readonly recent = new Map<string, Promise<DisconnectOutcome>>();
+
+  /**
+   * Disconnects every open session of a SIM; resolves with one outcome per session. A session whose disconnect is in
+   * flight, or was acknowledged less than half a minute ago (its Stop is on the way), gets that disconnect's outcome.
+   */
   async disconnectSim(sim: { iccid: string; accountId: string }, origin: { source: ChangeSource; actor: string | null; reason: string | null }): Promise<DisconnectOutcome[]> {
     const sessions = this.usage.openSessionsOf(sim.iccid);
-    return Promise.all(sessions.map((s) => this.disconnectSession(sim, s, origin)));
+    return Promise.all(sessions.map((s) => this.recent.get(s.id) ?? this.track(s.id, this.disconnectSession(sim, s, origin))));
+  }
+
+  private track(sessionId: string, outcome: Promise<DisconnectOutcome>): Promise<DisconnectOutcome> {
+    this.recent.set(sessionId, outcome);
+    const forget = () => void this.recent.delete(sessionId);
+    outcome.then((o) => (o.result === 'ack' ? setTimeout(forget, RECENT_ACK_MS).unref() : forget()), forget);
+    return outcome;
   }
 
   private async disconnectSession(

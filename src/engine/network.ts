@@ -127,12 +127,20 @@ export async function createNetworkSide(d: {
           .then(() => policyBook.afterUsage(sim, input, destination))
           .catch((err: unknown) => d.log.error({ err, iccid: sim.iccid }, 'could not read the policy state of a SIM'));
       },
-      onEnforcement(sim, kind, detail) {
-        if (kind !== 'out_of_coverage') return transition(sim, { state: 'suspended', suspendReason: 'quota', reason: detail }, 'system:rating');
-        // NOTE: every packet from a network the plan blocks asks again; one disconnect per SIM and half minute.
-        if ((blockedAt.get(sim.iccid) ?? 0) > Date.now() - BLOCKED_RETRY_MS) return;
-        blockedAt.set(sim.iccid, Date.now());
+      onEnforcement(sim, kind, detail, durable) {
+        if (kind === 'out_of_coverage') {
+          // NOTE: every packet from a network the plan blocks asks again; one disconnect per SIM and half minute.
+          if ((blockedAt.get(sim.iccid) ?? 0) > Date.now() - BLOCKED_RETRY_MS) return;
+          blockedAt.set(sim.iccid, Date.now());
+        }
+        // NOTE: the session is cut off at once, on the decision in memory; the suspension is written once the usage
+        // that caused it is durable, and its own disconnect finds this one in flight (ADR 0029).
         void enforcement.disconnectSim({ iccid: sim.iccid, accountId: sim.accountId }, { source: 'network', actor: 'system:rating', reason: detail });
+        if (kind === 'out_of_coverage') return;
+        durable.then(
+          () => transition(sim, { state: 'suspended', suspendReason: 'quota', reason: detail }, 'system:rating'),
+          () => undefined,
+        );
       },
     },
   );

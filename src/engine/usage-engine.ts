@@ -75,10 +75,12 @@ export interface UsageEngineHooks {
   /** A SIM whose usage asks for an automatic transition (silent → active on first session, test allowance used up). */
   onTransitionNeeded?(sim: HotSim, to: 'active', reason: string): void;
   /**
-   * Rating asks for enforcement once the usage is durable: `quota` or `cutoff` (suspend the SIM with reason quota
-   * and disconnect it), `out_of_coverage` (disconnect its session: the plan blocks that network).
+   * Rating asks for enforcement: `quota` or `cutoff` (suspend the SIM with reason quota and disconnect it),
+   * `out_of_coverage` (disconnect its session: the plan blocks that network). Called as soon as the packet is rated,
+   * before its usage is durable, so that a session can be cut off without waiting for the commit; `durable` settles
+   * when the commit does (it rejects when the commit failed and the usage was rolled back).
    */
-  onEnforcement?(sim: HotSim, enforcement: Exclude<RatingEnforcement, 'none'>, detail: string): void;
+  onEnforcement?(sim: HotSim, enforcement: Exclude<RatingEnforcement, 'none'>, detail: string, durable: Promise<void>): void;
   /** A SIM suspended for quota has data again (a top-up): it may become active. */
   onDataAgain?(sim: HotSim, detail: string): void;
   onBatch?(size: number, ms: number): void;
@@ -277,12 +279,13 @@ export class UsageEngine {
       },
     };
     // NOTE: memory changed and the item is submitted in one synchronous step, so a refusal can undo exactly this packet.
-    await lane.submit(item).catch((e: unknown) => {
+    const durable = lane.submit(item).catch((e: unknown) => {
       if (e instanceof Backpressure) item.undo();
       throw e;
     });
+    if (rated) this.enforce(sim, rated, durable);
+    await durable;
     this.checkTransitions(sim, input.status === 'start' || bytes > 0);
-    if (rated) this.enforce(sim, rated);
     if (this.observer) observeCommitted(this.observer, sim, bytes, now, rated, { before, current });
     if (status !== 'stop') this.hooks.onUsage?.(sim, current, null);
     return 'recorded';
@@ -327,7 +330,7 @@ export class UsageEngine {
       }),
     );
     for (const sim of new Set(records.map((r) => r.sim))) this.checkTransitions(sim, true);
-    for (const [sim, rated] of enforcements) this.enforce(sim, rated);
+    for (const [sim, rated] of enforcements) this.enforce(sim, rated, Promise.resolve());
     if (this.observer) for (const [sim, bytes, at, rated] of observed) observeCommitted(this.observer, sim, bytes, at, rated);
     if (this.hooks.onUsage) for (const r of records) this.hooks.onUsage(r.sim, null, r);
   }
@@ -397,16 +400,18 @@ export class UsageEngine {
   }
 
   /** Hands a rating outcome that needs action to the hook, once per SIM state (a suspended SIM is not asked again). */
-  private enforce(sim: HotSim, rated: Rated): void {
+  private enforce(sim: HotSim, rated: Rated, durable: Promise<void>): void {
     const e = rated.result.enforcement;
     if (e === 'none' || !this.hooks.onEnforcement) return;
-    if (e === 'out_of_coverage') return this.hooks.onEnforcement(sim, e, `plan ${rated.plan.id} does not cover the serving network`);
+    // NOTE: the hook observes `durable`, so a failed commit is not also reported as unhandled here.
+    durable.catch(() => undefined);
+    if (e === 'out_of_coverage') return this.hooks.onEnforcement(sim, e, `plan ${rated.plan.id} does not cover the serving network`, durable);
     if (sim.state !== 'active' && sim.state !== 'test') return;
     const detail =
       e === 'cutoff'
         ? `cut-off threshold of ${rated.plan.cutoffBytes} bytes reached in ${rated.cycle} (plan ${rated.plan.id})`
         : `included data and top-ups of plan ${rated.plan.id} used up in ${rated.cycle}`;
-    this.hooks.onEnforcement(sim, e, detail);
+    this.hooks.onEnforcement(sim, e, detail, durable);
   }
 
   private checkTransitions(sim: HotSim, used: boolean): void {
