@@ -53,8 +53,8 @@ interface CommitItem {
   /** Balances changed by rating: SIMs (by ICCID) and pools (by key) whose current balance the commit writes. */
   balances?: string[];
   pools?: string[];
-  /** External usage: its usage records as JSON objects (see `externalUsageJson`), and SIMs whose figures go to the journal. */
-  external?: { usage: string[]; journaled: HotSim[]; lane: number; seq: number };
+  /** External usage: its usage records as JSON objects (see `externalUsageRecord`), and SIMs whose figures go to the journal. */
+  external?: { usage: repo.UsageRecordJson[]; journaled: HotSim[]; lane: number; seq: number };
   /** A lane's journal rows up to `upTo` can go: the SIMs they hold are written by this commit or an earlier one. */
   journalDone?: { lane: number; upTo: number };
   undo: () => void;
@@ -329,7 +329,7 @@ export class UsageEngine {
         const ratedUndo: [HotSim, Rated][] = [];
         const balances = new Set<string>();
         const pools = new Set<string>();
-        const usage: string[] = [];
+        const usage: repo.UsageRecordJson[] = [];
         for (const r of part) {
           const sim = r.sim;
           const bytes = r.bytesIn + r.bytesOut;
@@ -345,7 +345,7 @@ export class UsageEngine {
             if (rated.poolKey) pools.add(rated.poolKey);
             if (rated.result.enforcement !== 'none') enforcements.push([sim, rated]);
           }
-          usage.push(repo.externalUsageJson(sim, r, this.rating.recordFields(sim, r.apn, rated, r.destination ?? null)));
+          usage.push(repo.externalUsageRecord(sim, r, this.rating.recordFields(sim, r.apn, rated, r.destination ?? null)));
         }
         // NOTE: a SIM in its test period is written at once (its test counter is reset by state changes, so the journal
         // could not tell an older snapshot from a newer one); the others' figures go to the journal of the lane.
@@ -401,10 +401,15 @@ export class UsageEngine {
     // NOTE: every journal row of the lane up to this seq holds only SIMs of `sims` (the set is taken in the same step).
     const upTo = this.journalSeq;
     const lane = this.lanes[index]!;
-    for (let at = 0; at < sims.length; at += SETTLE_SIMS) {
-      const part = sims.slice(at, at + SETTLE_SIMS);
+    // NOTE: commit k takes every n-th SIM from the k-th on: SIMs counted together often lie side by side on the same
+    // pages, and a commit that updates most rows of a page finds no room there for a HOT update (then every index of
+    // `sims` gets a new entry); spread over the commits, each update finds room (measured: all HOT, a quarter faster).
+    const commits = Math.ceil(sims.length / SETTLE_SIMS);
+    for (let k = 0; k < commits; k++) {
+      const part: HotSim[] = [];
+      for (let i = k; i < sims.length; i += commits) part.push(sims[i]!);
       while (lane.full) await this.drain();
-      const last = at + SETTLE_SIMS >= sims.length;
+      const last = k === commits - 1;
       await lane.submit({ usage: [], session: null, sims: part, connection: null, ...(last ? { journalDone: { lane: index, upTo } } : {}), undo: () => undefined });
     }
   }

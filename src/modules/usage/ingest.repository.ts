@@ -294,25 +294,54 @@ function toSessionRow(r: Selectable<RadiusSessionTable>): SessionRow {
 /** The columns of a usage record that rating and split billing fill in (see `RatingBook.recordFields`). */
 type RecordFields = Pick<UsageRow, 'planId' | 'chargeMicros' | 'zoneId' | 'pieces' | 'trafficClass' | 'payerAccountId'>;
 
+/** A usage record as `WRITE_BATCH` reads it from JSON; keys left undefined are not serialized and read as null. */
+export interface UsageRecordJson {
+  account_id: string;
+  iccid: string;
+  source: UsageRow['source'];
+  record_key: string;
+  start_at: number;
+  end_at: number;
+  bytes_in: number;
+  bytes_out: number;
+  mcc_mnc: string | undefined;
+  apn: string | undefined;
+  plan_id: string | undefined;
+  charge_micros: number | undefined;
+  zone_id: string | undefined;
+  pieces: RatedPiece[] | undefined;
+  traffic_class: string | undefined;
+  payer_account_id: string | undefined;
+}
+
 /**
- * One usage record from an external source as the JSON object `WRITE_BATCH` reads, built as text: keys whose value
- * is null (or a zero charge) are left out, which `json_to_recordset` reads as null, so both sides handle less text.
+ * One usage record from an external source as the JSON object `WRITE_BATCH` reads: null values (and a zero charge)
+ * are left out, which `json_to_recordset` reads as null, so both sides handle less text. Every object has the same
+ * keys (undefined ones are skipped by `JSON.stringify`).
  */
-export function externalUsageJson(
+export function externalUsageRecord(
   sim: { accountId: string; iccid: string },
   r: { source: 'cdr' | 'api'; recordKey: string; startAt: Date; endAt: Date; bytesIn: number; bytesOut: number; mccMnc: string | null; apn: string | null },
   f: RecordFields,
-): string {
-  let json = `{"account_id":${JSON.stringify(sim.accountId)},"iccid":${JSON.stringify(sim.iccid)},"source":"${r.source}","record_key":${JSON.stringify(r.recordKey)},"start_at":${r.startAt.getTime()},"end_at":${r.endAt.getTime()},"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut}`;
-  if (r.mccMnc !== null) json += `,"mcc_mnc":${JSON.stringify(r.mccMnc)}`;
-  if (r.apn !== null) json += `,"apn":${JSON.stringify(r.apn)}`;
-  if (f.planId !== null) json += `,"plan_id":${JSON.stringify(f.planId)}`;
-  if (f.chargeMicros !== 0) json += `,"charge_micros":${f.chargeMicros}`;
-  if (f.zoneId !== null) json += `,"zone_id":${JSON.stringify(f.zoneId)}`;
-  if (f.pieces !== null) json += `,"pieces":${JSON.stringify(f.pieces)}`;
-  if (f.trafficClass !== null) json += `,"traffic_class":${JSON.stringify(f.trafficClass)}`;
-  if (f.payerAccountId !== null) json += `,"payer_account_id":${JSON.stringify(f.payerAccountId)}`;
-  return `${json}}`;
+): UsageRecordJson {
+  return {
+    account_id: sim.accountId,
+    iccid: sim.iccid,
+    source: r.source,
+    record_key: r.recordKey,
+    start_at: r.startAt.getTime(),
+    end_at: r.endAt.getTime(),
+    bytes_in: r.bytesIn,
+    bytes_out: r.bytesOut,
+    mcc_mnc: r.mccMnc ?? undefined,
+    apn: r.apn ?? undefined,
+    plan_id: f.planId ?? undefined,
+    charge_micros: f.chargeMicros === 0 ? undefined : f.chargeMicros,
+    zone_id: f.zoneId ?? undefined,
+    pieces: f.pieces ?? undefined,
+    traffic_class: f.trafficClass ?? undefined,
+    payer_account_id: f.payerAccountId ?? undefined,
+  };
 }
 
 /** A SIM's figures of today and of the cycle, as the journal keeps them. */
@@ -353,7 +382,7 @@ const WRITE_BATCH_JOURNALED = `${WRITE_BATCH.slice(0, -WRITE_BATCH_END.length)},
 
 /**
  * Writes a group commit that holds external usage, like `writeBatch`, in one statement: `usage` is the JSON array of
- * every usage record of the commit (see `externalUsageJson`), and the SIM figure journal of the lane changes with it.
+ * every usage record of the commit (see `usageJsonWith`), and the SIM figure journal of the lane changes with it.
  * Returns how many usage records were inserted.
  */
 export async function writeJournaledBatch(run: StatementRunner, batch: Omit<UsageBatch, 'usage'>, usage: string, journal: JournalChange, now: Date): Promise<number> {
@@ -376,11 +405,11 @@ export async function writeJournaledBatch(run: StatementRunner, batch: Omit<Usag
   return Number(rows[0]?.n ?? 0);
 }
 
-/** The JSON array of `rows` followed by usage records already serialized as JSON objects. */
-export function usageJsonWith(rows: UsageRow[], serialized: string[]): string {
-  if (rows.length === 0) return `[${serialized.join(',')}]`;
-  if (serialized.length === 0) return usageJson(rows);
-  return `${usageJson(rows).slice(0, -1)},${serialized.join(',')}]`;
+/** The JSON array of the usage records `rows` followed by `records`. */
+export function usageJsonWith(rows: UsageRow[], records: UsageRecordJson[]): string {
+  if (rows.length === 0) return JSON.stringify(records);
+  if (records.length === 0) return usageJson(rows);
+  return `${usageJson(rows).slice(0, -1)},${JSON.stringify(records).slice(1)}`;
 }
 
 /**
