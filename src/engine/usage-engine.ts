@@ -410,7 +410,14 @@ export class UsageEngine {
       for (let i = k; i < sims.length; i += commits) part.push(sims[i]!);
       while (lane.full) await this.drain();
       const last = k === commits - 1;
-      await lane.submit({ usage: [], session: null, sims: part, connection: null, ...(last ? { journalDone: { lane: index, upTo } } : {}), undo: () => undefined });
+      try {
+        await lane.submit({ usage: [], session: null, sims: part, connection: null, ...(last ? { journalDone: { lane: index, upTo } } : {}), undo: () => undefined });
+      } catch (e) {
+        // NOTE: the SIMs not written yet stay held (their figures are still in the journal) for the next settle.
+        if (held.sims.size === 0) held.since = this.clock.now().getTime();
+        for (let i = 0; i < sims.length; i++) if (i % commits >= k) held.sims.add(sims[i]!);
+        throw e;
+      }
     }
   }
 
