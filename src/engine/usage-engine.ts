@@ -53,6 +53,10 @@ interface CommitItem {
   /** Balances changed by rating: SIMs (by ICCID) and pools (by key) whose current balance the commit writes. */
   balances?: string[];
   pools?: string[];
+  /** External usage: its usage records as JSON objects (see `externalUsageRecord`), and SIMs whose figures go to the journal. */
+  external?: { usage: repo.UsageRecordJson[]; journaled: HotSim[]; lane: number; seq: number };
+  /** A lane's journal rows up to `upTo` can go: the SIMs they hold are written by this commit or an earlier one. */
+  journalDone?: { lane: number; upTo: number };
   undo: () => void;
 }
 
@@ -89,6 +93,10 @@ export interface UsageEngineHooks {
 }
 
 const STOPPED_KEPT_MS = 3_600_000;
+/** External usage leaves SIM figures in the journal for at most about this long before they are written to the SIMs. */
+const JOURNAL_KEPT_MS = 30_000;
+/** SIM rows written by one commit when journaled figures are moved to the SIMs. */
+const SETTLE_SIMS = 5_000;
 
 /**
  * The usage hot path: counts each accounting packet exactly once against its session's cumulative counters,
@@ -101,6 +109,11 @@ export class UsageEngine {
   private readonly run: StatementRunner;
   private readonly commitListeners: ((size: number, ms: number) => void)[] = [];
   private observer: UsageObserver | undefined;
+  /** Per lane: SIMs whose latest figures are in the journal, not on their rows, and since when. */
+  private readonly journaled: { sims: Set<HotSim>; since: number }[];
+  /** Journal row numbers: from the clock, so that they also grow across restarts. */
+  private journalSeq = Date.now() * 1000;
+  private readonly settling = new Set<Promise<void>>();
   /** Plans, zones and the balances of the current cycle. */
   readonly rating: RatingBook;
 
@@ -130,10 +143,13 @@ export class UsageEngine {
           },
         ),
     );
+    this.journaled = this.lanes.map(() => ({ sims: new Set<HotSim>(), since: 0 }));
   }
 
   /** Loads SIMs and the sessions that were open at the last stop. */
   async start(): Promise<{ sims: number; sessions: number }> {
+    // NOTE: figures that external usage left in the journal at the last stop go onto the SIM rows before they are read.
+    await repo.applyFigureJournal(this.db);
     const sims = await this.sims.load();
     await this.rating.load();
     const rows = await repo.loadRecentSessions(this.db, new Date(this.clock.now().getTime() - STOPPED_KEPT_MS));
@@ -299,40 +315,120 @@ export class UsageEngine {
     if (records.length === 0) return;
     while (this.lanes.some((lane) => lane.full)) await this.drain();
     const now = this.clock.now();
-    const byLane = new Map<GroupCommit<CommitItem>, ExternalUsage[]>();
+    const byLane = new Map<number, ExternalUsage[]>();
     for (const r of records) {
-      const lane = this.laneOf(r.sim, r.endAt);
+      const lane = this.lanes.length === 1 ? 0 : this.lanes.indexOf(this.laneOf(r.sim, r.endAt));
       const list = byLane.get(lane);
       if (list) list.push(r);
       else byLane.set(lane, [r]);
     }
     const enforcements: [HotSim, Rated][] = [];
     const observed: [HotSim, number, Date, Rated | undefined][] = [];
+    const today = new Map<string, string>();
     await Promise.all(
-      [...byLane].map(([lane, part]) => {
-        const undos: (() => void)[] = [];
+      [...byLane].map(([index, part]) => {
+        // NOTE: undo restores each SIM's figures as they were before the item and the rated records' balances in reverse.
+        const figuresBefore = new Map<HotSim, FiguresSnapshot>();
+        const ratedUndo: [HotSim, Rated][] = [];
         const balances = new Set<string>();
         const pools = new Set<string>();
-        const usage = part.map(({ sim, destination, ...r }): UsageRow => {
-          const undoSim = this.addUsage(sim, r.bytesIn + r.bytesOut, now, r.endAt);
-          const rated = this.rating.rate(sim, r.bytesIn + r.bytesOut, 0, r.mccMnc, r.endAt);
-          undos.push(rated ? () => (this.rating.undo(sim, rated), undoSim()) : undoSim);
-          observed.push([sim, r.bytesIn + r.bytesOut, r.endAt, rated]);
+        const usage: repo.UsageRecordJson[] = [];
+        for (const r of part) {
+          const sim = r.sim;
+          const bytes = r.bytesIn + r.bytesOut;
+          if (!figuresBefore.has(sim)) figuresBefore.set(sim, snapshotFigures(sim));
+          let day = today.get(sim.timezone);
+          if (day === undefined) today.set(sim.timezone, (day = localDate(now, sim.timezone)));
+          countExternal(sim, bytes, day, r.endAt);
+          const rated = this.rating.rate(sim, bytes, 0, r.mccMnc, r.endAt);
+          if (this.observer) observed.push([sim, bytes, r.endAt, rated]);
           if (rated) {
+            ratedUndo.push([sim, rated]);
             balances.add(sim.iccid);
             if (rated.poolKey) pools.add(rated.poolKey);
             if (rated.result.enforcement !== 'none') enforcements.push([sim, rated]);
           }
-          return { accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...r, ...this.rating.recordFields(sim, r.apn, rated, destination ?? null) };
-        });
-        const sims = [...new Set(part.map((r) => r.sim))];
-        return lane.submit({ usage, session: null, sims, connection: null, balances: [...balances], pools: [...pools], undo: () => undos.reverse().forEach((u) => u()) });
+          usage.push(repo.externalUsageRecord(sim, r, this.rating.recordFields(sim, r.apn, rated, r.destination ?? null)));
+        }
+        // NOTE: a SIM in its test period is written at once (its test counter is reset by state changes, so the journal
+        // could not tell an older snapshot from a newer one); the others' figures go to the journal of the lane.
+        const sims: HotSim[] = [];
+        const journaled: HotSim[] = [];
+        const held = this.journaled[index]!;
+        for (const sim of figuresBefore.keys()) {
+          if (sim.state === 'test') sims.push(sim);
+          else {
+            journaled.push(sim);
+            if (held.sims.size === 0) held.since = now.getTime();
+            held.sims.add(sim);
+          }
+        }
+        const item: CommitItem = {
+          usage: [],
+          external: { usage, journaled, lane: index, seq: ++this.journalSeq },
+          session: null,
+          sims,
+          connection: null,
+          balances: [...balances],
+          pools: [...pools],
+          undo: () => {
+            for (let i = ratedUndo.length - 1; i >= 0; i--) this.rating.undo(ratedUndo[i]![0], ratedUndo[i]![1]);
+            for (const [sim, before] of figuresBefore) Object.assign(sim, before);
+          },
+        };
+        const submitted = this.lanes[index]!.submit(item);
+        if (now.getTime() - held.since >= JOURNAL_KEPT_MS) this.track(this.settleLane(index));
+        return submitted;
       }),
     );
     for (const sim of new Set(records.map((r) => r.sim))) this.checkTransitions(sim, true);
     for (const [sim, rated] of enforcements) this.enforce(sim, rated, Promise.resolve());
     if (this.observer) for (const [sim, bytes, at, rated] of observed) observeCommitted(this.observer, sim, bytes, at, rated);
     if (this.hooks.onUsage) for (const r of records) this.hooks.onUsage(r.sim, null, r);
+  }
+
+  /**
+   * Writes the figures that external usage left in the journal onto the SIM rows (a few thousand SIMs per commit)
+   * and empties the journal; resolves once that is durable. Importers call it when a file is done.
+   */
+  async settleFigures(): Promise<void> {
+    await Promise.all([...this.lanes.keys()].map((index) => this.settleLane(index)));
+    while (this.settling.size) await Promise.all([...this.settling]);
+  }
+
+  private async settleLane(index: number): Promise<void> {
+    const held = this.journaled[index]!;
+    if (held.sims.size === 0) return;
+    const sims = [...held.sims];
+    held.sims.clear();
+    // NOTE: every journal row of the lane up to this seq holds only SIMs of `sims` (the set is taken in the same step).
+    const upTo = this.journalSeq;
+    const lane = this.lanes[index]!;
+    // NOTE: commit k takes every n-th SIM from the k-th on: SIMs counted together often lie side by side on the same
+    // pages, and a commit that updates most rows of a page finds no room there for a HOT update (then every index of
+    // `sims` gets a new entry); spread over the commits, each update finds room (measured: all HOT, a quarter faster).
+    const commits = Math.ceil(sims.length / SETTLE_SIMS);
+    for (let k = 0; k < commits; k++) {
+      const part: HotSim[] = [];
+      for (let i = k; i < sims.length; i += commits) part.push(sims[i]!);
+      while (lane.full) await this.drain();
+      const last = k === commits - 1;
+      try {
+        await lane.submit({ usage: [], session: null, sims: part, connection: null, ...(last ? { journalDone: { lane: index, upTo } } : {}), undo: () => undefined });
+      } catch (e) {
+        // NOTE: the SIMs not written yet stay held (their figures are still in the journal) for the next settle.
+        if (held.sims.size === 0) held.since = this.clock.now().getTime();
+        for (let i = 0; i < sims.length; i++) if (i % commits >= k) held.sims.add(sims[i]!);
+        throw e;
+      }
+    }
+  }
+
+  private track(settling: Promise<void>): void {
+    const tracked = settling
+      .catch((err: unknown) => this.log.error({ err }, 'writing journaled SIM figures failed; they stay in the journal'))
+      .finally(() => this.settling.delete(tracked));
+    this.settling.add(tracked);
   }
 
   /**
@@ -455,7 +551,30 @@ export class UsageEngine {
     // NOTE: a known session whose network attributes did not change is written without them (they are kept).
     const sessionRows = [...sessions.values()].map((row) => ({ row, full: full.has(row.id) }));
     const rated = this.rating.rows(balances, [...pools].sort());
+    if (items.some((i) => i.external || i.journalDone)) {
+      const external = items.flatMap((i) => i.external?.usage ?? []);
+      await repo.writeJournaledBatch(this.run, { sessions: sessionRows, sims: [...sims.values()], ...rated }, repo.usageJsonWith(usage, external), this.journalChange(items, sims), now);
+      return;
+    }
     await repo.writeBatch(this.run, { usage, sessions: sessionRows, sims: [...sims.values()], ...rated }, now);
+  }
+
+  /** The journal rows a commit of external usage adds and deletes (all items of a commit are of one lane). */
+  private journalChange(items: CommitItem[], written: Map<string, SimUsageRow>): repo.JournalChange {
+    const figures = new Map<string, repo.JournalFigures>();
+    let lane = 0;
+    let seq = 0;
+    let doneUpTo: number | null = null;
+    for (const i of items) {
+      if (i.journalDone) ({ lane, upTo: doneUpTo } = i.journalDone);
+      if (!i.external) continue;
+      ({ lane, seq } = i.external);
+      for (const sim of i.external.journaled) {
+        // NOTE: a SIM whose row this commit writes needs no journal entry; figures are read from memory at commit time.
+        if (!written.has(sim.iccid)) figures.set(sim.iccid, { iccid: sim.iccid, usageDay: sim.usageDay, usageDayBytes: sim.usageDayBytes, usageCycle: sim.usageCycle, usageCycleBytes: sim.usageCycleBytes });
+      }
+    }
+    return { lane, seq, figures: [...figures.values()], doneUpTo };
   }
 
   private remember(s: SessionRow): void {
@@ -471,6 +590,29 @@ export class UsageEngine {
     set?.delete(s.id);
     if (set?.size === 0) this.sessionsBySim.delete(s.iccid);
   }
+}
+
+type FiguresSnapshot = Pick<HotSim, 'usageDay' | 'usageDayBytes' | 'usageCycle' | 'usageCycleBytes' | 'testUsedBytes'>;
+
+const snapshotFigures = (sim: HotSim): FiguresSnapshot => ({
+  usageDay: sim.usageDay,
+  usageDayBytes: sim.usageDayBytes,
+  usageCycle: sim.usageCycle,
+  usageCycleBytes: sim.usageCycleBytes,
+  testUsedBytes: sim.testUsedBytes,
+});
+
+/**
+ * Adds external usage of `bytes` that ended at `at` to a SIM's figures, `day` being today in its time zone; the same
+ * counting as `addUsage` of the RADIUS path (a record of an earlier day counts by its own time, not in today's figure).
+ */
+function countExternal(sim: HotSim, bytes: number, day: string, at: Date): void {
+  if (sim.usageDay !== day) Object.assign(sim, { usageDay: day, usageDayBytes: 0 });
+  if (sim.usageCycle !== day.slice(0, 7)) Object.assign(sim, { usageCycle: day.slice(0, 7), usageCycleBytes: 0 });
+  const usedOn = localDate(at, sim.timezone);
+  if (usedOn === day) sim.usageDayBytes += bytes;
+  if (usedOn.slice(0, 7) === day.slice(0, 7)) sim.usageCycleBytes += bytes;
+  if (sim.state === 'test') sim.testUsedBytes += bytes;
 }
 
 /**

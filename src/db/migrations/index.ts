@@ -16,6 +16,8 @@ import * as orders from './0010-orders.ts';
 import * as rules from './0012-rules.ts';
 import * as smsUsage from './0016-sms-usage.ts';
 import * as eventDispatchQueue from './0017-event-dispatch-queue.ts';
+import * as simFigureJournal from './0018-sim-figure-journal.ts';
+import * as jobInputsUncompressed from './0019-job-inputs-uncompressed.ts';
 
 /** Migrations in code, in order; never edit one that has shipped, add the next. */
 export const migrationProvider: MigrationProvider = {
@@ -37,5 +39,7 @@ export const migrationProvider: MigrationProvider = {
     '0012-rules': rules,
     '0016-sms-usage': smsUsage,
     '0017-event-dispatch-queue': eventDispatchQueue,
+    '0018-sim-figure-journal': simFigureJournal,
+    '0019-job-inputs-uncompressed': jobInputsUncompressed,
   }),
 };

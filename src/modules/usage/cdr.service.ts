@@ -52,6 +52,17 @@ export class CdrService {
     // NOTE: record ids repeated across chunks are caught by the in-file set, so checking a chunk while the previous
     // one commits cannot count a record twice. A chunk goes to the engine as soon as it is checked: the engine
     // commits chunks in the order they come, so its commit queue stays full while the next chunk is read.
+    try {
+      await this.importChunks(ctx, scopePath, seen, summary);
+    } finally {
+      // NOTE: the SIM figures of the file go from the engine's journal onto the SIM rows; after a stop the journal is
+      // applied at the next start instead.
+      if (!ctx.stopping()) await this.engine.settleFigures();
+    }
+    return summary;
+  }
+
+  private async importChunks(ctx: JobContext, scopePath: string, seen: Set<string>, summary: ImportSummary): Promise<void> {
     await forEachCsvChunk(ctx, CHUNK, async (chunk) => {
       const { results, usage } = await this.importChunk(chunk, scopePath, seen, summary);
       const ingesting = this.engine.ingest(usage);
@@ -63,7 +74,6 @@ export class CdrService {
         await ctx.report(results, { done: chunk.length });
       };
     });
-    return summary;
   }
 
   /** Checks a chunk; returns the result rows of the rows not recorded (by line) and the usage to record. */

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Selectable } from 'kysely';
 import type { Executor, RadiusSessionTable, StatementRunner } from '../../db/database.ts';
 import type { PoolBalance, RatedPiece, SimBalance } from '../rating/rating.ts';
@@ -288,4 +289,161 @@ function toSessionRow(r: Selectable<RadiusSessionTable>): SessionRow {
     nasIp: r.nas_ip,
     chargingId: r.charging_id,
   };
+}
+
+/** The columns of a usage record that rating and split billing fill in (see `RatingBook.recordFields`). */
+type RecordFields = Pick<UsageRow, 'planId' | 'chargeMicros' | 'zoneId' | 'pieces' | 'trafficClass' | 'payerAccountId'>;
+
+/** A usage record as `WRITE_BATCH` reads it from JSON; keys left undefined are not serialized and read as null. */
+export interface UsageRecordJson {
+  account_id: string;
+  iccid: string;
+  source: UsageRow['source'];
+  record_key: string;
+  start_at: number;
+  end_at: number;
+  bytes_in: number;
+  bytes_out: number;
+  mcc_mnc: string | undefined;
+  apn: string | undefined;
+  plan_id: string | undefined;
+  charge_micros: number | undefined;
+  zone_id: string | undefined;
+  pieces: RatedPiece[] | undefined;
+  traffic_class: string | undefined;
+  payer_account_id: string | undefined;
+}
+
+/**
+ * One usage record from an external source as the JSON object `WRITE_BATCH` reads: null values (and a zero charge)
+ * are left out, which `json_to_recordset` reads as null, so both sides handle less text. Every object has the same
+ * keys (undefined ones are skipped by `JSON.stringify`).
+ */
+export function externalUsageRecord(
+  sim: { accountId: string; iccid: string },
+  r: { source: 'cdr' | 'api'; recordKey: string; startAt: Date; endAt: Date; bytesIn: number; bytesOut: number; mccMnc: string | null; apn: string | null },
+  f: RecordFields,
+): UsageRecordJson {
+  return {
+    account_id: sim.accountId,
+    iccid: sim.iccid,
+    source: r.source,
+    record_key: r.recordKey,
+    start_at: r.startAt.getTime(),
+    end_at: r.endAt.getTime(),
+    bytes_in: r.bytesIn,
+    bytes_out: r.bytesOut,
+    mcc_mnc: r.mccMnc ?? undefined,
+    apn: r.apn ?? undefined,
+    plan_id: f.planId ?? undefined,
+    charge_micros: f.chargeMicros === 0 ? undefined : f.chargeMicros,
+    zone_id: f.zoneId ?? undefined,
+    pieces: f.pieces ?? undefined,
+    traffic_class: f.trafficClass ?? undefined,
+    payer_account_id: f.payerAccountId ?? undefined,
+  };
+}
+
+/** A SIM's figures of today and of the cycle, as the journal keeps them. */
+export interface JournalFigures {
+  iccid: string;
+  usageDay: string | null;
+  usageDayBytes: number;
+  usageCycle: string | null;
+  usageCycleBytes: number;
+}
+
+/** What a commit adds to and removes from the SIM figure journal of its lane. */
+export interface JournalChange {
+  lane: number;
+  /** Figures to append as row `seq` of the lane (none: nothing appended). */
+  seq: number;
+  figures: JournalFigures[];
+  /** Rows of the lane up to this `seq` to delete: their SIMs' figures are on the SIM rows (null: none). */
+  doneUpTo: number | null;
+}
+
+const journalJson = (rows: JournalFigures[]): string =>
+  JSON.stringify(rows.map((r) => ({ iccid: r.iccid, usage_day: r.usageDay, usage_day_bytes: r.usageDayBytes, usage_cycle: r.usageCycle, usage_cycle_bytes: r.usageCycleBytes })));
+
+const WRITE_BATCH_END = '\n    SELECT count(*)::int AS n FROM inserted';
+if (!WRITE_BATCH.endsWith(WRITE_BATCH_END)) throw new Error('WRITE_BATCH must end with its count of inserted records');
+
+/**
+ * `WRITE_BATCH` with the SIM figure journal of one lane: appends row ($8, $7) holding $9 unless $9 is null, and
+ * deletes the lane's rows up to $10 (a row appended by the same statement is not among them).
+ */
+const WRITE_BATCH_JOURNALED = `${WRITE_BATCH.slice(0, -WRITE_BATCH_END.length)}, journal_added AS (
+      INSERT INTO sim_figure_journal (lane, seq, figures, created_at)
+      SELECT $7::int, $8::bigint, $9::text, $4::timestamptz WHERE $9::text IS NOT NULL
+    ), journal_done AS (
+      DELETE FROM sim_figure_journal WHERE lane = $7::int AND seq <= $10::bigint
+    )${WRITE_BATCH_END}`;
+
+/**
+ * Writes a group commit that holds external usage, like `writeBatch`, in one statement: `usage` is the JSON array of
+ * every usage record of the commit (see `usageJsonWith`), and the SIM figure journal of the lane changes with it.
+ * Returns how many usage records were inserted.
+ */
+export async function writeJournaledBatch(run: StatementRunner, batch: Omit<UsageBatch, 'usage'>, usage: string, journal: JournalChange, now: Date): Promise<number> {
+  const rows = await run({
+    name: 'usage_write_batch_journaled',
+    text: WRITE_BATCH_JOURNALED,
+    values: [
+      usage,
+      sessionsJson(batch.sessions),
+      simsJson(batch.sims),
+      now,
+      balancesJson(batch.balances),
+      poolsJson(batch.pools),
+      journal.lane,
+      journal.seq,
+      journal.figures.length ? journalJson(journal.figures) : null,
+      journal.doneUpTo ?? -1,
+    ],
+  });
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The JSON array of the usage records `rows` followed by `records`. */
+export function usageJsonWith(rows: UsageRow[], records: UsageRecordJson[]): string {
+  if (rows.length === 0) return JSON.stringify(records);
+  if (records.length === 0) return usageJson(rows);
+  return `${usageJson(rows).slice(0, -1)},${JSON.stringify(records).slice(1)}`;
+}
+
+/**
+ * Moves what the SIM figure journal holds onto the SIM rows and empties it (at start, before the SIMs are loaded).
+ * A SIM's figures only grow within a day (or cycle) and move on to later days, so for each one the latest of the row
+ * and every snapshot of the journal is the greatest (day, bytes). Returns the number of SIM rows changed.
+ */
+export async function applyFigureJournal(db: Executor): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    WITH snap AS (
+      SELECT f.iccid, f.usage_day, f.usage_day_bytes, f.usage_cycle, f.usage_cycle_bytes
+      FROM sim_figure_journal j
+      CROSS JOIN LATERAL json_to_recordset(j.figures::json) AS f(iccid text, usage_day text, usage_day_bytes bigint, usage_cycle text, usage_cycle_bytes bigint)
+    ), day AS (
+      SELECT DISTINCT ON (iccid) iccid, usage_day, usage_day_bytes FROM snap WHERE usage_day IS NOT NULL ORDER BY iccid, usage_day DESC, usage_day_bytes DESC
+    ), cycle AS (
+      SELECT DISTINCT ON (iccid) iccid, usage_cycle, usage_cycle_bytes FROM snap WHERE usage_cycle IS NOT NULL ORDER BY iccid, usage_cycle DESC, usage_cycle_bytes DESC
+    ), latest AS (
+      SELECT coalesce(d.iccid, c.iccid) AS iccid, d.usage_day, d.usage_day_bytes, c.usage_cycle, c.usage_cycle_bytes
+      FROM day d FULL JOIN cycle c ON c.iccid = d.iccid
+    ), applied AS (
+      UPDATE sims s SET
+        usage_day = CASE WHEN (l.usage_day, l.usage_day_bytes) > (coalesce(s.usage_day, ''), s.usage_day_bytes) THEN l.usage_day ELSE s.usage_day END,
+        usage_day_bytes = CASE WHEN (l.usage_day, l.usage_day_bytes) > (coalesce(s.usage_day, ''), s.usage_day_bytes) THEN l.usage_day_bytes ELSE s.usage_day_bytes END,
+        usage_cycle = CASE WHEN (l.usage_cycle, l.usage_cycle_bytes) > (coalesce(s.usage_cycle, ''), s.usage_cycle_bytes) THEN l.usage_cycle ELSE s.usage_cycle END,
+        usage_cycle_bytes = CASE WHEN (l.usage_cycle, l.usage_cycle_bytes) > (coalesce(s.usage_cycle, ''), s.usage_cycle_bytes) THEN l.usage_cycle_bytes ELSE s.usage_cycle_bytes END
+      FROM latest l
+      WHERE s.iccid = l.iccid
+        AND ((l.usage_day, l.usage_day_bytes) > (coalesce(s.usage_day, ''), s.usage_day_bytes)
+          OR (l.usage_cycle, l.usage_cycle_bytes) > (coalesce(s.usage_cycle, ''), s.usage_cycle_bytes))
+      RETURNING 1
+    ), emptied AS (
+      DELETE FROM sim_figure_journal
+    )
+    SELECT count(*)::int AS n FROM applied`.execute(db);
+  return Number(rows[0]?.n ?? 0);
 }
