@@ -93,32 +93,49 @@ export async function reserveFiringIds(db: Executor, n: number): Promise<number[
 /**
  * Records firings; one that exists already (same rule, subject, period and stage) is skipped. Returns the new ones.
  * A firing given with its id, `done` and its action results was acted on in the recording transaction.
+ * The firings go as one JSON document and only the new rows' ids and keys come back: a burst of threshold crossings
+ * records thousands at once, and a multi-row VALUES list with a parameter per cell cost more to build and send.
  */
 export async function insertFirings(db: Executor, firings: (NewFiring | (NewFiring & { id: number; status: 'done'; completedAt: Date }))[]): Promise<RuleFiring[]> {
   if (firings.length === 0) return [];
-  const rows = await db
-    .insertInto('rule_firings')
-    .values(
-      firings.map((f) => ({
-        ...('id' in f ? { id: f.id, status: f.status, completed_at: f.completedAt } : { status: 'pending' }),
-        rule_id: f.ruleId,
-        account_id: f.accountId,
-        subject_kind: f.subject.kind,
-        subject_id: f.subject.id,
-        subject_account_id: f.subjectAccountId,
-        iccid: f.iccid,
-        period: f.period,
-        stage: f.stage,
-        inputs: JSON.stringify(f.inputs),
-        actions: JSON.stringify(f.actions),
-        fired_at: f.firedAt,
-      })),
-    )
-    .onConflict((oc) => oc.columns(['rule_id', 'subject_id', 'period', 'stage']).doNothing())
-    .returningAll()
-    .execute();
-  return rows.map(toFiring);
+  const doc = JSON.stringify(
+    firings.map((f) => ({
+      id: 'id' in f ? f.id : null,
+      status: 'id' in f ? f.status : 'pending',
+      completed_at: 'id' in f ? f.completedAt.getTime() : null,
+      rule_id: f.ruleId,
+      account_id: f.accountId,
+      subject_kind: f.subject.kind,
+      subject_id: f.subject.id,
+      subject_account_id: f.subjectAccountId,
+      iccid: f.iccid,
+      period: f.period,
+      stage: f.stage,
+      inputs: f.inputs,
+      actions: f.actions,
+      fired_at: f.firedAt.getTime(),
+    })),
+  );
+  const { rows } = await sql<{ id: string | number; rule_id: string; subject_id: string; period: string; stage: string }>`
+    INSERT INTO rule_firings (id, status, completed_at, rule_id, account_id, subject_kind, subject_id, subject_account_id, iccid, period, stage, inputs, actions, fired_at)
+    SELECT coalesce(f.id, nextval(pg_get_serial_sequence('rule_firings', 'id'))), f.status, to_timestamp(f.completed_at / 1000), f.rule_id, f.account_id,
+      f.subject_kind, f.subject_id, f.subject_account_id, f.iccid, f.period, f.stage, f.inputs, f.actions, to_timestamp(f.fired_at / 1000)
+    FROM json_to_recordset(${doc}::json) AS f(id bigint, status text, completed_at float8, rule_id text, account_id text, subject_kind text,
+      subject_id text, subject_account_id text, iccid text, period text, stage text, inputs jsonb, actions jsonb, fired_at float8)
+    ON CONFLICT (rule_id, subject_id, period, stage) DO NOTHING
+    RETURNING id, rule_id, subject_id, period, stage`.execute(db);
+  const byKey = new Map<string, (typeof firings)[number]>();
+  for (const f of firings) {
+    const key = firingKey(f.ruleId, f.subject.id, f.period, f.stage);
+    if (!byKey.has(key)) byKey.set(key, f);
+  }
+  return rows.map((r) => {
+    const f = byKey.get(firingKey(r.rule_id, r.subject_id, r.period, r.stage))!;
+    return { ...f, id: Number(r.id), status: 'id' in f ? f.status : 'pending', completedAt: 'id' in f ? f.completedAt : null };
+  });
 }
+
+const firingKey = (ruleId: string, subjectId: string, period: string, stage: string): string => `${ruleId}\n${subjectId}\n${period}\n${stage}`;
 
 type FiringRow = Selectable<RuleFiringTable>;
 
