@@ -53,8 +53,8 @@ interface CommitItem {
   /** Balances changed by rating: SIMs (by ICCID) and pools (by key) whose current balance the commit writes. */
   balances?: string[];
   pools?: string[];
-  /** External usage: its usage records as JSON objects (see `externalUsageRecord`), and SIMs whose figures go to the journal. */
-  external?: { usage: repo.UsageRecordJson[]; journaled: HotSim[]; lane: number; seq: number };
+  /** External usage: the SIMs whose figures go to the journal of the lane, as row `seq`. */
+  external?: { journaled: HotSim[]; lane: number; seq: number };
   /** A lane's journal rows up to `upTo` can go: the SIMs they hold are written by this commit or an earlier one. */
   journalDone?: { lane: number; upTo: number };
   undo: () => void;
@@ -332,14 +332,14 @@ export class UsageEngine {
         const ratedUndo: [HotSim, Rated][] = [];
         const balances = new Set<string>();
         const pools = new Set<string>();
-        const usage: repo.UsageRecordJson[] = [];
+        const usage: UsageRow[] = [];
         for (const r of part) {
           const sim = r.sim;
           const bytes = r.bytesIn + r.bytesOut;
           if (!figuresBefore.has(sim)) figuresBefore.set(sim, snapshotFigures(sim));
           let day = today.get(sim.timezone);
           if (day === undefined) today.set(sim.timezone, (day = localDate(now, sim.timezone)));
-          countExternal(sim, bytes, day, r.endAt);
+          countUsage(sim, bytes, day, localDate(r.endAt, sim.timezone));
           const rated = this.rating.rate(sim, bytes, 0, r.mccMnc, r.endAt);
           if (this.observer) observed.push([sim, bytes, r.endAt, rated]);
           if (rated) {
@@ -348,7 +348,8 @@ export class UsageEngine {
             if (rated.poolKey) pools.add(rated.poolKey);
             if (rated.result.enforcement !== 'none') enforcements.push([sim, rated]);
           }
-          usage.push(repo.externalUsageRecord(sim, r, this.rating.recordFields(sim, r.apn, rated, r.destination ?? null)));
+          const { sim: _, destination, ...record } = r;
+          usage.push({ accountId: sim.accountId, iccid: sim.iccid, sessionId: null, ...record, ...this.rating.recordFields(sim, r.apn, rated, destination ?? null) });
         }
         // NOTE: a SIM in its test period is written at once (its test counter is reset by state changes, so the journal
         // could not tell an older snapshot from a newer one); the others' figures go to the journal of the lane.
@@ -364,8 +365,8 @@ export class UsageEngine {
           }
         }
         const item: CommitItem = {
-          usage: [],
-          external: { usage, journaled, lane: index, seq: ++this.journalSeq },
+          usage,
+          external: { journaled, lane: index, seq: ++this.journalSeq },
           session: null,
           sims,
           connection: null,
@@ -481,17 +482,11 @@ export class UsageEngine {
     await Promise.all(this.lanes.map((lane) => lane.drain()));
   }
 
-  /** Adds bytes used at `at` (default now) to the SIM's figures for today and this cycle, in its account's time zone. */
-  private addUsage(sim: HotSim, bytes: number, now: Date, at: Date = now): () => void {
-    const before = { usageDay: sim.usageDay, usageDayBytes: sim.usageDayBytes, usageCycle: sim.usageCycle, usageCycleBytes: sim.usageCycleBytes, testUsedBytes: sim.testUsedBytes };
+  /** Adds bytes used now to the SIM's figures for today and this cycle, in its account's time zone; returns the undo. */
+  private addUsage(sim: HotSim, bytes: number, now: Date): () => void {
+    const before = snapshotFigures(sim);
     const day = localDate(now, sim.timezone);
-    if (sim.usageDay !== day) Object.assign(sim, { usageDay: day, usageDayBytes: 0 });
-    if (sim.usageCycle !== day.slice(0, 7)) Object.assign(sim, { usageCycle: day.slice(0, 7), usageCycleBytes: 0 });
-    // NOTE: usage from an earlier day (a late CDR file) counts in the reports by its own time, not in today's figure.
-    const usedOn = at === now ? day : localDate(at, sim.timezone);
-    if (usedOn === day) sim.usageDayBytes += bytes;
-    if (usedOn.slice(0, 7) === day.slice(0, 7)) sim.usageCycleBytes += bytes;
-    if (sim.state === 'test') sim.testUsedBytes += bytes;
+    countUsage(sim, bytes, day, day);
     return () => Object.assign(sim, before);
   }
 
@@ -552,8 +547,7 @@ export class UsageEngine {
     const sessionRows = [...sessions.values()].map((row) => ({ row, full: full.has(row.id) }));
     const rated = this.rating.rows(balances, [...pools].sort());
     if (items.some((i) => i.external || i.journalDone)) {
-      const external = items.flatMap((i) => i.external?.usage ?? []);
-      await repo.writeJournaledBatch(this.run, { sessions: sessionRows, sims: [...sims.values()], ...rated }, repo.usageJsonWith(usage, external), this.journalChange(items, sims), now);
+      await repo.writeJournaledBatch(this.run, { usage, sessions: sessionRows, sims: [...sims.values()], ...rated }, this.journalChange(items, sims), now);
       return;
     }
     await repo.writeBatch(this.run, { usage, sessions: sessionRows, sims: [...sims.values()], ...rated }, now);
@@ -603,15 +597,14 @@ const snapshotFigures = (sim: HotSim): FiguresSnapshot => ({
 });
 
 /**
- * Adds external usage of `bytes` that ended at `at` to a SIM's figures, `day` being today in its time zone; the same
- * counting as `addUsage` of the RADIUS path (a record of an earlier day counts by its own time, not in today's figure).
+ * Adds `bytes` used on the local date `usedOn` to a SIM's figures, `today` being today in its time zone: usage of an
+ * earlier day (a late CDR file) counts in the reports by its own time, not in today's figure.
  */
-function countExternal(sim: HotSim, bytes: number, day: string, at: Date): void {
-  if (sim.usageDay !== day) Object.assign(sim, { usageDay: day, usageDayBytes: 0 });
-  if (sim.usageCycle !== day.slice(0, 7)) Object.assign(sim, { usageCycle: day.slice(0, 7), usageCycleBytes: 0 });
-  const usedOn = localDate(at, sim.timezone);
-  if (usedOn === day) sim.usageDayBytes += bytes;
-  if (usedOn.slice(0, 7) === day.slice(0, 7)) sim.usageCycleBytes += bytes;
+function countUsage(sim: HotSim, bytes: number, today: string, usedOn: string): void {
+  if (sim.usageDay !== today) Object.assign(sim, { usageDay: today, usageDayBytes: 0 });
+  if (sim.usageCycle !== today.slice(0, 7)) Object.assign(sim, { usageCycle: today.slice(0, 7), usageCycleBytes: 0 });
+  if (usedOn === today) sim.usageDayBytes += bytes;
+  if (usedOn.slice(0, 7) === today.slice(0, 7)) sim.usageCycleBytes += bytes;
   if (sim.state === 'test') sim.testUsedBytes += bytes;
 }
 

@@ -100,26 +100,30 @@ export interface UsageBatch {
 /** Times travel as milliseconds since the epoch: PostgreSQL reads a number far faster than a timestamp text. */
 const ms = (d: Date | null): number | null => (d ? d.getTime() : null);
 
+/**
+ * Usage records as the JSON document `WRITE_BATCH` reads. Null values (and a zero charge) are left out, which
+ * `json_to_recordset` reads as null, so both sides handle less text; undefined keys are skipped by `JSON.stringify`.
+ */
 const usageJson = (rows: UsageRow[]): string =>
   JSON.stringify(
     rows.map((r) => ({
       account_id: r.accountId,
       iccid: r.iccid,
-      session_id: r.sessionId,
+      session_id: r.sessionId ?? undefined,
       source: r.source,
-      record_key: r.recordKey,
+      record_key: r.recordKey ?? undefined,
       start_at: r.startAt.getTime(),
       end_at: r.endAt.getTime(),
       bytes_in: r.bytesIn,
       bytes_out: r.bytesOut,
-      mcc_mnc: r.mccMnc,
-      apn: r.apn,
-      plan_id: r.planId,
-      charge_micros: r.chargeMicros,
-      zone_id: r.zoneId,
-      pieces: r.pieces,
-      traffic_class: r.trafficClass,
-      payer_account_id: r.payerAccountId,
+      mcc_mnc: r.mccMnc ?? undefined,
+      apn: r.apn ?? undefined,
+      plan_id: r.planId ?? undefined,
+      charge_micros: r.chargeMicros === 0 ? undefined : r.chargeMicros,
+      zone_id: r.zoneId ?? undefined,
+      pieces: r.pieces ?? undefined,
+      traffic_class: r.trafficClass ?? undefined,
+      payer_account_id: r.payerAccountId ?? undefined,
     })),
   );
 
@@ -176,7 +180,7 @@ const simsJson = (rows: SimUsageRow[]): string =>
     })),
   );
 
-const WRITE_BATCH = `
+const WRITE_BATCH_STEPS = `
     WITH inserted AS (
       INSERT INTO usage_records (account_id, iccid, session_id, source, record_key, start_at, end_at, bytes_in, bytes_out, mcc_mnc, apn, created_at,
         plan_id, charge_micros, zone_id, pieces, traffic_class, payer_account_id)
@@ -232,8 +236,9 @@ const WRITE_BATCH = `
       FROM json_to_recordset($6::json) AS p(account_id text, plan_id text, cycle text, size_bytes bigint, remaining_bytes bigint)
       ON CONFLICT (account_id, plan_id, cycle) DO UPDATE SET
         size_bytes = EXCLUDED.size_bytes, remaining_bytes = EXCLUDED.remaining_bytes, updated_at = EXCLUDED.updated_at
-    )
-    SELECT count(*)::int AS n FROM inserted`;
+    )`;
+const WRITE_BATCH_COUNT = '\n    SELECT count(*)::int AS n FROM inserted';
+const WRITE_BATCH = `${WRITE_BATCH_STEPS}${WRITE_BATCH_COUNT}`;
 
 /**
  * Writes one group commit as a single statement, so it is one round trip and one transaction of its own: usage
@@ -291,59 +296,6 @@ function toSessionRow(r: Selectable<RadiusSessionTable>): SessionRow {
   };
 }
 
-/** The columns of a usage record that rating and split billing fill in (see `RatingBook.recordFields`). */
-type RecordFields = Pick<UsageRow, 'planId' | 'chargeMicros' | 'zoneId' | 'pieces' | 'trafficClass' | 'payerAccountId'>;
-
-/** A usage record as `WRITE_BATCH` reads it from JSON; keys left undefined are not serialized and read as null. */
-export interface UsageRecordJson {
-  account_id: string;
-  iccid: string;
-  source: UsageRow['source'];
-  record_key: string;
-  start_at: number;
-  end_at: number;
-  bytes_in: number;
-  bytes_out: number;
-  mcc_mnc: string | undefined;
-  apn: string | undefined;
-  plan_id: string | undefined;
-  charge_micros: number | undefined;
-  zone_id: string | undefined;
-  pieces: RatedPiece[] | undefined;
-  traffic_class: string | undefined;
-  payer_account_id: string | undefined;
-}
-
-/**
- * One usage record from an external source as the JSON object `WRITE_BATCH` reads: null values (and a zero charge)
- * are left out, which `json_to_recordset` reads as null, so both sides handle less text. Every object has the same
- * keys (undefined ones are skipped by `JSON.stringify`).
- */
-export function externalUsageRecord(
-  sim: { accountId: string; iccid: string },
-  r: { source: 'cdr' | 'api'; recordKey: string; startAt: Date; endAt: Date; bytesIn: number; bytesOut: number; mccMnc: string | null; apn: string | null },
-  f: RecordFields,
-): UsageRecordJson {
-  return {
-    account_id: sim.accountId,
-    iccid: sim.iccid,
-    source: r.source,
-    record_key: r.recordKey,
-    start_at: r.startAt.getTime(),
-    end_at: r.endAt.getTime(),
-    bytes_in: r.bytesIn,
-    bytes_out: r.bytesOut,
-    mcc_mnc: r.mccMnc ?? undefined,
-    apn: r.apn ?? undefined,
-    plan_id: f.planId ?? undefined,
-    charge_micros: f.chargeMicros === 0 ? undefined : f.chargeMicros,
-    zone_id: f.zoneId ?? undefined,
-    pieces: f.pieces ?? undefined,
-    traffic_class: f.trafficClass ?? undefined,
-    payer_account_id: f.payerAccountId ?? undefined,
-  };
-}
-
 /** A SIM's figures of today and of the cycle, as the journal keeps them. */
 export interface JournalFigures {
   iccid: string;
@@ -366,31 +318,27 @@ export interface JournalChange {
 const journalJson = (rows: JournalFigures[]): string =>
   JSON.stringify(rows.map((r) => ({ iccid: r.iccid, usage_day: r.usageDay, usage_day_bytes: r.usageDayBytes, usage_cycle: r.usageCycle, usage_cycle_bytes: r.usageCycleBytes })));
 
-const WRITE_BATCH_END = '\n    SELECT count(*)::int AS n FROM inserted';
-if (!WRITE_BATCH.endsWith(WRITE_BATCH_END)) throw new Error('WRITE_BATCH must end with its count of inserted records');
-
 /**
  * `WRITE_BATCH` with the SIM figure journal of one lane: appends row ($8, $7) holding $9 unless $9 is null, and
  * deletes the lane's rows up to $10 (a row appended by the same statement is not among them).
  */
-const WRITE_BATCH_JOURNALED = `${WRITE_BATCH.slice(0, -WRITE_BATCH_END.length)}, journal_added AS (
+const WRITE_BATCH_JOURNALED = `${WRITE_BATCH_STEPS}, journal_added AS (
       INSERT INTO sim_figure_journal (lane, seq, figures, created_at)
       SELECT $7::int, $8::bigint, $9::text, $4::timestamptz WHERE $9::text IS NOT NULL
     ), journal_done AS (
       DELETE FROM sim_figure_journal WHERE lane = $7::int AND seq <= $10::bigint
-    )${WRITE_BATCH_END}`;
+    )${WRITE_BATCH_COUNT}`;
 
 /**
- * Writes a group commit that holds external usage, like `writeBatch`, in one statement: `usage` is the JSON array of
- * every usage record of the commit (see `usageJsonWith`), and the SIM figure journal of the lane changes with it.
- * Returns how many usage records were inserted.
+ * Writes a group commit that holds external usage, like `writeBatch`, in one statement, and changes the SIM figure
+ * journal of the lane with it. Returns how many usage records were inserted.
  */
-export async function writeJournaledBatch(run: StatementRunner, batch: Omit<UsageBatch, 'usage'>, usage: string, journal: JournalChange, now: Date): Promise<number> {
+export async function writeJournaledBatch(run: StatementRunner, batch: UsageBatch, journal: JournalChange, now: Date): Promise<number> {
   const rows = await run({
     name: 'usage_write_batch_journaled',
     text: WRITE_BATCH_JOURNALED,
     values: [
-      usage,
+      usageJson(batch.usage),
       sessionsJson(batch.sessions),
       simsJson(batch.sims),
       now,
@@ -403,13 +351,6 @@ export async function writeJournaledBatch(run: StatementRunner, batch: Omit<Usag
     ],
   });
   return Number(rows[0]?.n ?? 0);
-}
-
-/** The JSON array of the usage records `rows` followed by `records`. */
-export function usageJsonWith(rows: UsageRow[], records: UsageRecordJson[]): string {
-  if (rows.length === 0) return JSON.stringify(records);
-  if (records.length === 0) return usageJson(rows);
-  return `${usageJson(rows).slice(0, -1)},${JSON.stringify(records).slice(1)}`;
 }
 
 /**
