@@ -6,6 +6,7 @@ import type { BalanceRow, PoolRow, UsageRow } from '../modules/usage/ingest.repo
 import { planVersionAt, type RatePlan } from '../modules/rating/rate-plan.ts';
 import {
   addTopUp,
+  balanceFromStored,
   compileRatingPlan,
   enforcementOf,
   openPool,
@@ -98,7 +99,7 @@ export class RatingBook {
       this.db.selectFrom('sim_balances').selectAll().execute(),
       this.db.selectFrom('pool_balances').selectAll().execute(),
     ]);
-    for (const b of balances) this.balances.set(b.iccid, { accountId: b.account_id, cycle: b.cycle, planId: b.plan_id, balance: b.balance as unknown as SimBalance });
+    for (const b of balances) this.balances.set(b.iccid, { accountId: b.account_id, cycle: b.cycle, planId: b.plan_id, balance: balanceFromStored(b.balance) });
     for (const p of pools) {
       const key = poolKeyOf(p.account_id, p.plan_id, p.cycle);
       this.pools.set(key, { sizeBytes: Number(p.size_bytes), remainingBytes: Number(p.remaining_bytes) });

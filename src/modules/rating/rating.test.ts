@@ -4,6 +4,7 @@ import { mulDivHalfUp } from './money.ts';
 import { createRatePlan, GB, KB, MB, type RatePlan, type RatePlanInput } from './rate-plan.ts';
 import {
   addTopUp,
+  balanceFromStored,
   compileRatingPlan,
   openPool,
   openSimBalance,
@@ -15,6 +16,7 @@ import {
   type RatingResult,
   resizePool,
   type SimBalance,
+  storedBalance,
   type TopUp,
   type UsageDelta,
 } from './rating.ts';
@@ -410,6 +412,8 @@ describe('rating properties', () => {
           // Overage never beyond the cap, and exactly the capped price of the cycle's overage bytes.
           const fullOverage = p.overage ? mulDivHalfUp(r.sim.overageBytes, p.overage.pricePerMbMicros, MB) : 0;
           expect(r.sim.overageMicros).toBe(p.overage && p.overage.capMicros !== null ? Math.min(p.overage.capMicros, fullOverage) : fullOverage);
+          // The balance as stored (JSON, fields at their opening value left out) reads back the same.
+          expect(balanceFromStored(JSON.parse(JSON.stringify(storedBalance(r.sim))) as Partial<SimBalance>)).toEqual(r.sim);
           m.sim = r.sim;
           m.sessions[s.session] = before + s.bytes;
           all[s.member]!.push(...r.pieces);
@@ -517,5 +521,16 @@ describe('rating properties', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('stored balances', () => {
+  it('leave out fields at their opening value and read back whole', () => {
+    const pooled = { ...openSimBalance(plan({ sharing: 'pooled' }).plan), cycleBytes: 29_696 };
+    expect(storedBalance(pooled)).toEqual({ cycleBytes: 29_696 });
+    expect(balanceFromStored({ cycleBytes: 29_696 })).toEqual(pooled);
+    // A balance stored whole (before fields were left out) reads back as it was.
+    const whole = { ...openSimBalance(plan().plan), overageBytes: 5, overageMicros: 3, roamingBytes: [0, 7], topUps: [{ id: 'top_1', remainingBytes: 1, expiresAtMs: T0 }] };
+    expect(balanceFromStored(JSON.parse(JSON.stringify(whole)) as Partial<SimBalance>)).toEqual(whole);
   });
 });

@@ -43,6 +43,35 @@ export interface SimBalance {
   smsCount: number;
 }
 
+/**
+ * A balance as stored: fields at their opening value (zero, or no top-ups or roaming) are left out, so that a balance
+ * such as a pooled SIM's, which only counts its cycle's bytes, is one field instead of ten. `balanceFromStored` reads
+ * it back, and reads a balance stored whole as well.
+ */
+export function storedBalance(b: SimBalance): Partial<SimBalance> {
+  const out: Partial<Record<keyof SimBalance, unknown>> = {};
+  for (const key of Object.keys(b) as (keyof SimBalance)[]) {
+    const v = b[key];
+    if (Array.isArray(v) ? v.length > 0 : v !== 0) out[key] = v;
+  }
+  return out as Partial<SimBalance>;
+}
+
+export function balanceFromStored(doc: Partial<SimBalance>): SimBalance {
+  return {
+    includedBytes: doc.includedBytes ?? 0,
+    includedRemainingBytes: doc.includedRemainingBytes ?? 0,
+    topUps: doc.topUps ?? NO_TOP_UPS,
+    cycleBytes: doc.cycleBytes ?? 0,
+    overageBytes: doc.overageBytes ?? 0,
+    overageMicros: doc.overageMicros ?? 0,
+    roamingBytes: doc.roamingBytes ?? [],
+    roamingMicros: doc.roamingMicros ?? 0,
+    testRemainingBytes: doc.testRemainingBytes ?? 0,
+    smsCount: doc.smsCount ?? 0,
+  };
+}
+
 /** The shared included data of a pooled plan (流量池) for one account and cycle. */
 export interface PoolBalance {
   /** Sum of the members' (prorated) allowances. */

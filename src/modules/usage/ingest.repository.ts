@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Selectable } from 'kysely';
 import type { Executor, RadiusSessionTable, StatementRunner } from '../../db/database.ts';
-import type { PoolBalance, RatedPiece, SimBalance } from '../rating/rating.ts';
+import { type PoolBalance, type RatedPiece, type SimBalance, storedBalance } from '../rating/rating.ts';
 import type { ConnectionState } from './accounting.ts';
 
 /** One rated-later usage delta to store. */
@@ -128,7 +128,7 @@ const usageJson = (rows: UsageRow[]): string =>
   );
 
 const balancesJson = (rows: BalanceRow[]): string =>
-  JSON.stringify(rows.map((r) => ({ iccid: r.iccid, account_id: r.accountId, cycle: r.cycle, plan_id: r.planId, balance: r.balance })));
+  JSON.stringify(rows.map((r) => ({ iccid: r.iccid, account_id: r.accountId, cycle: r.cycle, plan_id: r.planId, balance: storedBalance(r.balance) })));
 
 const poolsJson = (rows: PoolRow[]): string =>
   JSON.stringify(rows.map((r) => ({ account_id: r.accountId, plan_id: r.planId, cycle: r.cycle, size_bytes: r.sizeBytes, remaining_bytes: r.remainingBytes })));
