@@ -44,6 +44,7 @@ const envSchema = z.object({
   RADIUS_COMMIT_MAX_BATCH: intFrom(2000, 1),
   RADIUS_COMMIT_MAX_QUEUE: intFrom(50000, 1),
   RADIUS_COMMIT_LANES: intFrom(2, 1),
+  RADIUS_COMMIT_INTERVAL_MS: intFrom(10, 0).pipe(z.number().max(1000)),
   DISCONNECT_TIMEOUT_MS: intFrom(1000, 10),
   DISCONNECT_RETRIES: intFrom(3, 0),
   TEST_ALLOWANCE_BYTES: intFrom(30 * 1024 * 1024, 0),
@@ -130,6 +131,8 @@ export interface Config {
     readonly commitMaxQueue: number;
     /** Group commits in flight at once on PostgreSQL (PGlite has one connection: always 1). */
     readonly commitLanes: number;
+    /** Under load, a commit lane starts a transaction at most this often (ms). */
+    readonly commitIntervalMs: number;
     readonly disconnectTimeoutMs: number;
     readonly disconnectRetries: number;
   };
@@ -251,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       commitMaxBatch: e.RADIUS_COMMIT_MAX_BATCH,
       commitMaxQueue: e.RADIUS_COMMIT_MAX_QUEUE,
       commitLanes: e.RADIUS_COMMIT_LANES,
+      commitIntervalMs: e.RADIUS_COMMIT_INTERVAL_MS,
       disconnectTimeoutMs: e.DISCONNECT_TIMEOUT_MS,
       disconnectRetries: e.DISCONNECT_RETRIES,
     },

@@ -8,6 +8,12 @@ export interface GroupCommitOptions {
   maxBatch: number;
   /** Most items waiting; beyond it `submit` refuses at once. */
   maxQueue: number;
+  /**
+   * Under load, a transaction starts at least this long after the previous one started (unless a full batch is
+   * waiting), so that each carries more items: the database's cost per transaction is paid less often, for a wait of
+   * at most this long. 0: the next transaction starts as soon as the previous one is durable.
+   */
+  minIntervalMs?: number;
 }
 
 interface Waiting<T> {
@@ -24,7 +30,8 @@ interface Waiting<T> {
 export class GroupCommit<T> {
   private queue: Waiting<T>[] = [];
   private flushing: Promise<void> | undefined;
-  private scheduled = false;
+  /** When the last transaction started (performance.now()). */
+  private lastStart = -Infinity;
 
   constructor(
     private readonly write: (items: T[]) => Promise<void>,
@@ -51,22 +58,21 @@ export class GroupCommit<T> {
   }
 
   private schedule(): void {
-    if (this.flushing || this.scheduled) return;
-    this.scheduled = true;
-    // NOTE: wait for the current I/O turn to end so that packets read together are written together.
-    setImmediate(() => {
-      this.scheduled = false;
-      this.flushing = this.flushLoop().finally(() => {
-        this.flushing = undefined;
-        if (this.queue.length) this.schedule();
-      });
+    if (this.flushing) return;
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length) this.schedule();
     });
   }
 
   private async flushLoop(): Promise<void> {
+    // NOTE: wait for the current I/O turn to end so that packets read together are written together.
+    await new Promise((resolve) => setImmediate(resolve));
     while (this.queue.length) {
+      await this.paced();
       const batch = this.queue.splice(0, this.options.maxBatch);
       const started = performance.now();
+      this.lastStart = started;
       try {
         await this.write(batch.map((w) => w.item));
       } catch (error) {
@@ -83,10 +89,15 @@ export class GroupCommit<T> {
     }
   }
 
+  /** Waits until `minIntervalMs` after the last transaction started, unless a full batch is waiting. */
+  private paced(): Promise<void> | undefined {
+    const wait = this.lastStart + (this.options.minIntervalMs ?? 0) - performance.now();
+    if (wait <= 0 || this.queue.length >= this.options.maxBatch) return undefined;
+    return new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
   /** Writes what is queued and waits for it. */
   async drain(): Promise<void> {
-    while (this.flushing || this.scheduled || this.queue.length) {
-      await (this.flushing ?? new Promise((r) => setImmediate(r)));
-    }
+    while (this.flushing || this.queue.length) await this.flushing;
   }
 }

@@ -113,6 +113,7 @@ export async function createNetworkSide(d: {
       maxQueue: d.config.radius.commitMaxQueue,
       sessionTimeoutSeconds: d.config.radius.sessionTimeoutSeconds,
       lanes: d.dialect === 'postgres' ? d.config.radius.commitLanes : 1,
+      commitIntervalMs: d.config.radius.commitIntervalMs,
       run: d.run,
     },
     {

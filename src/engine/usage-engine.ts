@@ -71,6 +71,8 @@ export interface UsageEngineSettings {
    * database has several connections.
    */
   lanes?: number;
+  /** Under load, a lane starts a commit at most this often (milliseconds; see `GroupCommitOptions.minIntervalMs`). */
+  commitIntervalMs?: number;
   /** Runs the commit statement (named on PostgreSQL); default: through `db`. */
   run?: StatementRunner;
 }
@@ -132,7 +134,11 @@ export class UsageEngine {
       () =>
         new GroupCommit<CommitItem>(
           (items) => this.write(items),
-          { maxBatch: settings.maxBatch, maxQueue: Math.ceil(settings.maxQueue / Math.max(1, settings.lanes ?? 1)) },
+          {
+            maxBatch: settings.maxBatch,
+            maxQueue: Math.ceil(settings.maxQueue / Math.max(1, settings.lanes ?? 1)),
+            minIntervalMs: settings.commitIntervalMs ?? 0,
+          },
           (items, error) => {
             this.log.error({ err: error, items: items.length }, 'usage commit failed; in-memory state rolled back, packets left unanswered');
             for (let i = items.length - 1; i >= 0; i--) items[i]!.undo();
