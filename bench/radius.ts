@@ -24,7 +24,11 @@
  * 127.0.0.1:5432; the benchmark creates meridian_bench_freeradius, meridian_bench_radius_base and meridian_bench_radius
  * there), BENCH_FRESH=1 (rebuild the SIM bases), BENCH_SERVER_PROF=DIR (V8 CPU profile of the Meridian server),
  * BENCH_PLANS=1 (the postgres and pglite parts rated as in `rated`), BENCH_RULES (10: the rules of the `rules` part),
- * BENCH_QUIET_WAIT (600: seconds to wait for other work on the machine to end before a search).
+ * BENCH_QUIET_WAIT (600: seconds to wait for other work on the machine to end before a search),
+ * BENCH_STEADY_ROUNDS (0: the search starts after the short warm-up; N: every SIM first goes through N rounds of its
+ * sessions at BENCH_STEADY_RATE, 3000/s, so that the search runs in the steady mix of Starts, Interims and Stops
+ * rather than in the first rounds, where every SIM opens its first session and, on the 16 KB plan of `rated`, crosses
+ * all its usage thresholds at once; the same for every part).
  * PostgreSQL keeps its own settings (fsync on). Everything listens and sends on 127.0.0.1 only.
  */
 import { mkdirSync } from 'node:fs';
@@ -58,6 +62,8 @@ const TIMEOUT_MS = 1000;
 const RETRIES = 2;
 const MAX_P99_MS = 100;
 const PAUSE_SECONDS = 3;
+const STEADY_ROUNDS = intEnv('BENCH_STEADY_ROUNDS', 0);
+const STEADY_RATE = intEnv('BENCH_STEADY_RATE', 3000);
 const TARGET_RATIO = 5;
 /** How long to wait for other work on the machine to end before a search, and before repeating a disturbed step. */
 const QUIET_WAIT_S = intEnv('BENCH_QUIET_WAIT', 600);
@@ -126,6 +132,11 @@ async function search(port: number, serverPid: number, serverName: string): Prom
   const warm = Math.max(500, Math.round((RATES[0] ?? 1000) / 2));
   const w = await load.run(warm, 5);
   line(`  warm-up  ${describeStep(w)}`);
+  if (STEADY_ROUNDS > 0) {
+    const r = await load.run(STEADY_RATE, Math.ceil((STEADY_ROUNDS * SIMS) / STEADY_RATE));
+    line(`  ${STEADY_ROUNDS} rounds before the search  ${describeStep(r)}`);
+    await checkpoint();
+  }
   let meter = startLoadMeter(serverPid);
   const loads = new Map<StepResult, LoadReport | undefined>();
   const steps: Outcome['steps'] = [];
@@ -227,6 +238,7 @@ line(
     `${SOCKETS} UDP sockets, open loop, retransmission after ${TIMEOUT_MS} ms, lost after ${RETRIES} retransmissions`,
 );
 line(`search: ${RATES.map((r) => int(r)).join(', ')} requests/s, ${STEP_SECONDS} s each, ${PAUSE_SECONDS} s apart; stops at the first step not sustained`);
+if (STEADY_ROUNDS > 0) line(`before each search: ${STEADY_ROUNDS} rounds of every SIM's sessions at ${int(STEADY_RATE)} requests/s (BENCH_STEADY_ROUNDS), then a checkpoint`);
 line(`date: ${new Date().toISOString().slice(0, 10)}`);
 mkdirSync(OUT_DIR, { recursive: true });
 // NOTE: makes sure the server is reachable before anything long starts.
