@@ -26,4 +26,11 @@ describe('configuration', () => {
     const c = loadConfig({ PROVISIONING_ADAPTER: 'http', PROVISIONING_HTTP_URL: 'http://127.0.0.1:9/x', PROVISIONING_HTTP_SECRET: '0123456789abcdef' });
     expect(c.provisioning.adapter).toBe('http');
   });
+  it('takes a commit interval of 0 to 1000 ms, 10 by default, and names the variable and the bound otherwise', () => {
+    expect(loadConfig({}).radius.commitIntervalMs).toBe(10);
+    expect(loadConfig({ RADIUS_COMMIT_INTERVAL_MS: '0' }).radius.commitIntervalMs).toBe(0);
+    expect(() => loadConfig({ RADIUS_COMMIT_INTERVAL_MS: '1001' })).toThrow(/RADIUS_COMMIT_INTERVAL_MS: Too big: expected number to be <=1000/);
+    expect(() => loadConfig({ RADIUS_COMMIT_INTERVAL_MS: '-1' })).toThrow(/RADIUS_COMMIT_INTERVAL_MS: Too small/);
+    expect(() => loadConfig({ RADIUS_COMMIT_INTERVAL_MS: 'ten' })).toThrow(/RADIUS_COMMIT_INTERVAL_MS/);
+  });
 });

@@ -57,6 +57,7 @@ export function storedBalance(b: SimBalance): Partial<SimBalance> {
   return out as Partial<SimBalance>;
 }
 
+/** A stored balance with the fields left out at their opening value. */
 export function balanceFromStored(doc: Partial<SimBalance>): SimBalance {
   return {
     includedBytes: doc.includedBytes ?? 0,
