@@ -87,6 +87,8 @@ export class PolicyBook {
   private highRisk: HighRiskAreas = highRiskAreasOf([]);
   /** Violations acted on per SIM, by kind, detail and local day: each is acted on once. */
   private readonly acted = new Map<string, Set<string>>();
+  /** Reads of single SIMs' states in flight, by ICCID: the usage items that arrive meanwhile wait for the same read. */
+  private readonly preparing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly db: Db,
@@ -134,9 +136,17 @@ export class PolicyBook {
     return sim.policySlot?.book === this;
   }
 
-  async prepare(sim: HotSim): Promise<void> {
-    await this.refresh([sim.iccid]);
-    this.hold(sim);
+  /**
+   * Reads the state of a SIM that is not ready, once however many of its usage items arrive before the read ends
+   * (a CDR file of a SIM imported since the start holds thousands); they go on in the order they came.
+   */
+  prepare(sim: HotSim): Promise<void> {
+    let read = this.preparing.get(sim.iccid);
+    if (!read) {
+      read = this.refresh([sim.iccid]).finally(() => this.preparing.delete(sim.iccid));
+      this.preparing.set(sim.iccid, read);
+    }
+    return read.then(() => this.hold(sim));
   }
 
   /** The policy in force for a SIM. */
