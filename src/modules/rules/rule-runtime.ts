@@ -340,11 +340,9 @@ export class RuleRuntime {
             const rule = this.rulesById.get(f.ruleId);
             return rule && this.d.actions.resultsWithRecording(rule);
           });
-          const ids = await repo.reserveFiringIds(trx, done.filter(Boolean).length);
-          let next = 0;
           const rows = await repo.insertFirings(
             trx,
-            firings.map((f, i) => (done[i] ? { ...f, id: ids[next++]!, status: 'done' as const, actions: done[i], completedAt: at } : f)),
+            firings.map((f, i) => (done[i] ? { ...f, actions: done[i], completedAt: at } : f)),
           );
           const fired = rows.filter((r) => r.status === 'done').map((r) => ({ ...firedEvent(this.rulesById.get(r.ruleId)!, r), occurredAt: r.firedAt }));
           const all = [...events, ...fired];

@@ -83,26 +83,19 @@ export async function accountPaths(db: Db): Promise<Map<string, string>> {
   return new Map(rows.map((r) => [r.id, r.path]));
 }
 
-/** Takes `n` firing ids from the sequence, for firings whose events must name them in the transaction that records them. */
-export async function reserveFiringIds(db: Executor, n: number): Promise<number[]> {
-  if (n === 0) return [];
-  const { rows } = await sql<{ id: string | number }>`SELECT nextval(pg_get_serial_sequence('rule_firings', 'id')) AS id FROM generate_series(1, ${n}::int)`.execute(db);
-  return rows.map((r) => Number(r.id));
-}
-
 /**
- * Records firings; one that exists already (same rule, subject, period and stage) is skipped. Returns the new ones.
- * A firing given with its id, `done` and its action results was acted on in the recording transaction.
+ * Records firings; one that exists already (same rule, subject, period and stage) is skipped. Returns the new ones
+ * with their ids. A firing given with `completedAt` was acted on in the recording transaction: it is recorded done,
+ * with the action results it carries.
  * The firings go as one JSON document and only the new rows' ids and keys come back: a burst of threshold crossings
  * records thousands at once, and a multi-row VALUES list with a parameter per cell cost more to build and send.
  */
-export async function insertFirings(db: Executor, firings: (NewFiring | (NewFiring & { id: number; status: 'done'; completedAt: Date }))[]): Promise<RuleFiring[]> {
+export async function insertFirings(db: Executor, firings: (NewFiring & { completedAt?: Date })[]): Promise<RuleFiring[]> {
   if (firings.length === 0) return [];
   const doc = JSON.stringify(
     firings.map((f) => ({
-      id: 'id' in f ? f.id : null,
-      status: 'id' in f ? f.status : 'pending',
-      completed_at: 'id' in f ? f.completedAt.getTime() : null,
+      status: f.completedAt ? 'done' : 'pending',
+      completed_at: f.completedAt?.getTime() ?? null,
       rule_id: f.ruleId,
       account_id: f.accountId,
       subject_kind: f.subject.kind,
@@ -117,10 +110,10 @@ export async function insertFirings(db: Executor, firings: (NewFiring | (NewFiri
     })),
   );
   const { rows } = await sql<{ id: string | number; rule_id: string; subject_id: string; period: string; stage: string }>`
-    INSERT INTO rule_firings (id, status, completed_at, rule_id, account_id, subject_kind, subject_id, subject_account_id, iccid, period, stage, inputs, actions, fired_at)
-    SELECT coalesce(f.id, nextval(pg_get_serial_sequence('rule_firings', 'id'))), f.status, to_timestamp(f.completed_at / 1000), f.rule_id, f.account_id,
+    INSERT INTO rule_firings (status, completed_at, rule_id, account_id, subject_kind, subject_id, subject_account_id, iccid, period, stage, inputs, actions, fired_at)
+    SELECT f.status, to_timestamp(f.completed_at / 1000), f.rule_id, f.account_id,
       f.subject_kind, f.subject_id, f.subject_account_id, f.iccid, f.period, f.stage, f.inputs, f.actions, to_timestamp(f.fired_at / 1000)
-    FROM json_to_recordset(${doc}::json) AS f(id bigint, status text, completed_at float8, rule_id text, account_id text, subject_kind text,
+    FROM json_to_recordset(${doc}::json) AS f(status text, completed_at float8, rule_id text, account_id text, subject_kind text,
       subject_id text, subject_account_id text, iccid text, period text, stage text, inputs jsonb, actions jsonb, fired_at float8)
     ON CONFLICT (rule_id, subject_id, period, stage) DO NOTHING
     RETURNING id, rule_id, subject_id, period, stage`.execute(db);
@@ -131,7 +124,7 @@ export async function insertFirings(db: Executor, firings: (NewFiring | (NewFiri
   }
   return rows.map((r) => {
     const f = byKey.get(firingKey(r.rule_id, r.subject_id, r.period, r.stage))!;
-    return { ...f, id: Number(r.id), status: 'id' in f ? f.status : 'pending', completedAt: 'id' in f ? f.completedAt : null };
+    return { ...f, id: Number(r.id), status: f.completedAt ? 'done' : 'pending', completedAt: f.completedAt ?? null };
   });
 }
 
