@@ -42,7 +42,7 @@ describe.each(testDialects())('policy book on %s', (dialect) => {
     expect(counter.count).toBe(1);
     expect(order).toEqual(Array.from({ length: 200 }, (_, i) => i));
     expect(book.isReady(sim!)).toBe(true);
-    // Once ready, it is not read again; a later miss of another SIM is a read of its own.
+    // Another SIM not yet held gets one read of its own.
     await book.prepare((await t.platform.network.usage.sims.resolveIccid(iccidFor(3)))!);
     expect(counter.count).toBe(2);
   });
