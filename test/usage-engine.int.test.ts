@@ -27,7 +27,7 @@ describe.each(testDialects())('usage engine on %s', (dialect) => {
 
   beforeAll(async () => {
     t = await startTestPlatform(dialect, {}, { onDisk: true });
-    await t.api('POST', '/api/v1/sims/imports', simCsv(1, 6));
+    await t.api('POST', '/api/v1/sims/imports', simCsv(1, 7));
     await t.drainJobs();
     engine = newEngine();
     await engine.start();
@@ -79,6 +79,17 @@ describe.each(testDialects())('usage engine on %s', (dialect) => {
     await engine.accounting(gateway, packet({ acctSessionId: 's4', imsi: imsiFor(3), bytesIn: 700 }));
     await engine.accounting(gateway, packet({ acctSessionId: 's4', imsi: imsiFor(3), bytesIn: 900 }));
     expect(await usageSum(iccidFor(3))).toBe(900);
+  });
+
+  it('holds several sessions of one SIM at once and lists only the open ones for enforcement', async () => {
+    const imsi = imsiFor(7);
+    const open = () => engine.openSessionsOf(iccidFor(7)).map((s) => s.acctSessionId).sort();
+    for (const id of ['m1', 'm2', 'm3']) await engine.accounting(gateway, packet({ acctSessionId: id, imsi, status: 'start' }));
+    expect(open()).toEqual(['m1', 'm2', 'm3']);
+    await engine.accounting(gateway, packet({ acctSessionId: 'm2', imsi, status: 'stop', bytesIn: 50 }));
+    expect(open()).toEqual(['m1', 'm3']);
+    for (const id of ['m1', 'm3']) await engine.accounting(gateway, packet({ acctSessionId: id, imsi, status: 'stop', bytesIn: 10 }));
+    expect(open()).toEqual([]);
   });
 
   it('closes the sessions of a gateway that restarts (Accounting-On)', async () => {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { SimState, SuspendReason } from '../modules/sims/sim.ts';
+import { Interned } from '../shared/interned.ts';
 import type { PolicySlot } from './policy-book.ts';
 
 /** What the hot path needs to know about a SIM, held in memory. */
@@ -44,23 +45,6 @@ interface Row {
   plan_joined_at: Date | null;
 }
 
-/**
- * One string object for each value that many SIMs share (account, time zone, state, plan, day, cycle): with every SIM
- * in memory, a copy per SIM is a few hundred thousand heap objects each major garbage collection marks.
- */
-class Interned {
-  private readonly values = new Map<string, string>();
-
-  of<T extends string | null>(s: T): T {
-    if (s === null) return s;
-    const known = this.values.get(s);
-    if (known !== undefined) return known as T;
-    // NOTE: a bound for pathological data (every SIM its own account); beyond it values are kept as they come.
-    if (this.values.size < 100_000) this.values.set(s, s);
-    return s;
-  }
-}
-
 const toHot = (r: Row, shared: Interned): HotSim => ({
   iccid: r.iccid,
   accountId: shared.of(r.account_id),
@@ -91,6 +75,7 @@ export class SimIndex {
   private readonly byImsi = new Map<string, HotSim>();
   private readonly byMsisdn = new Map<string, HotSim>();
   private readonly misses = new Map<string, number>();
+  /** The values many SIMs share: account, time zone, state, suspension reason, plan, usage day and cycle. */
   private readonly shared = new Interned();
 
   constructor(private readonly db: Db) {}

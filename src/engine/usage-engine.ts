@@ -5,6 +5,7 @@ import { type AccountingInput, nextConnectionState, usageDelta } from '../module
 import * as repo from '../modules/usage/ingest.repository.ts';
 import type { SessionRow, SimUsageRow, UsageRow } from '../modules/usage/ingest.repository.ts';
 import type { Clock } from '../shared/clock.ts';
+import { Interned } from '../shared/interned.ts';
 import { localDate } from '../shared/time-zone.ts';
 import type { Enforcement as RatingEnforcement } from '../modules/rating/rating.ts';
 import { Backpressure, GroupCommit } from './group-commit.ts';
@@ -106,7 +107,10 @@ const SETTLE_SIMS = 5_000;
  */
 export class UsageEngine {
   private readonly sessions = new Map<string, SessionRow>();
-  private readonly sessionsBySim = new Map<string, Set<string>>();
+  /** The sessions of each SIM: the session itself while it has one (most do), a list when it has several. */
+  private readonly sessionsBySim = new Map<string, SessionRow | SessionRow[]>();
+  /** APN, RAT, serving network and gateway address of the sessions: few values, one string object each. */
+  private readonly shared = new Interned(10_000);
   private readonly lanes: GroupCommit<CommitItem>[];
   private readonly run: StatementRunner;
   private readonly commitListeners: ((size: number, ms: number) => void)[] = [];
@@ -192,7 +196,8 @@ export class UsageEngine {
 
   /** Open sessions of a SIM (for enforcement). */
   openSessionsOf(iccid: string): SessionRow[] {
-    return [...(this.sessionsBySim.get(iccid) ?? [])].map((id) => this.sessions.get(id)!).filter((s) => s.status !== 'stop');
+    const held = this.sessionsBySim.get(iccid);
+    return (held === undefined ? [] : Array.isArray(held) ? held : [held]).filter((s) => s.status !== 'stop');
   }
 
   /** Counts one Accounting-Request; resolves once what it changed is durable (answer the gateway then). */
@@ -225,7 +230,8 @@ export class UsageEngine {
       gatewayId: gateway.id,
       acctSessionId: input.acctSessionId,
       multiSessionId: input.multiSessionId,
-      imsi,
+      // NOTE: the SIM's own string, not a copy per session.
+      imsi: sim.imsis.find((i) => i === imsi) ?? imsi,
       status: 'start',
       startedAt: input.eventTime ?? now,
       lastSeenAt: now,
@@ -255,14 +261,14 @@ export class UsageEngine {
       stoppedAt: status === 'stop' ? (current.stoppedAt ?? input.eventTime ?? now) : null,
       stopCause: status === 'stop' ? (current.stopCause ?? input.terminateCause ?? 'stop') : null,
       sessionSeconds: input.sessionSeconds ?? current.sessionSeconds,
-      apn: kept(input.apn, current.apn),
-      framedIp: kept(input.framedIp, current.framedIp),
-      rat: kept(input.rat, current.rat),
-      mccMnc: kept(input.mccMnc, current.mccMnc),
+      apn: this.kept(input.apn, current.apn, true),
+      framedIp: this.kept(input.framedIp, current.framedIp),
+      rat: this.kept(input.rat, current.rat, true),
+      mccMnc: this.kept(input.mccMnc, current.mccMnc, true),
       cell: input.cell === null || sameCell(current.cell, input.cell) ? current.cell : input.cell,
-      imei: kept(input.imei, current.imei),
-      nasIp: kept(input.nasIp, current.nasIp),
-      chargingId: kept(input.chargingId, current.chargingId),
+      imei: this.kept(input.imei, current.imei),
+      nasIp: this.kept(input.nasIp, current.nasIp, true),
+      chargingId: this.kept(input.chargingId, current.chargingId),
     });
     if (!session) this.remember(current);
 
@@ -578,17 +584,35 @@ export class UsageEngine {
   }
 
   private remember(s: SessionRow): void {
+    const known = this.sessions.get(s.id);
     this.sessions.set(s.id, s);
-    let set = this.sessionsBySim.get(s.iccid);
-    if (!set) this.sessionsBySim.set(s.iccid, (set = new Set()));
-    set.add(s.id);
+    if (known) this.unlist(known);
+    const held = this.sessionsBySim.get(s.iccid);
+    if (held === undefined) this.sessionsBySim.set(s.iccid, s);
+    else if (Array.isArray(held)) held.push(s);
+    else this.sessionsBySim.set(s.iccid, [held, s]);
   }
 
   private forget(s: SessionRow): void {
+    if (this.sessions.get(s.id) !== s) return;
     this.sessions.delete(s.id);
-    const set = this.sessionsBySim.get(s.iccid);
-    set?.delete(s.id);
-    if (set?.size === 0) this.sessionsBySim.delete(s.iccid);
+    this.unlist(s);
+  }
+
+  private unlist(s: SessionRow): void {
+    const held = this.sessionsBySim.get(s.iccid);
+    if (held === s) this.sessionsBySim.delete(s.iccid);
+    else if (Array.isArray(held)) {
+      const rest = held.filter((x) => x !== s);
+      if (rest.length === held.length) return;
+      this.sessionsBySim.set(s.iccid, rest.length === 1 ? rest[0]! : rest);
+    }
+  }
+
+  /** The value of a session attribute after a packet: the held string when the packet's is equal or absent. */
+  private kept<T extends string>(next: T | null, held: T | null, shared = false): T | null {
+    if (next === null || next === held) return held;
+    return shared ? this.shared.of(next) : next;
   }
 }
 
@@ -618,7 +642,6 @@ function countUsage(sim: HotSim, bytes: number, today: string, usedOn: string): 
  * A packet's value of a session attribute, or the session's when the packet has none or the same: the session then
  * keeps its own string, and the packet's copy dies young instead of in the old generation.
  */
-const kept = <T extends string>(next: T | null, held: T | null): T | null => (next === null || next === held ? held : next);
 
 const sameCell = (a: Record<string, unknown> | null, b: Record<string, unknown>): boolean => {
   if (!a) return false;

@@ -34,5 +34,18 @@ export function localDate(at: Date, timeZone: string): string {
   return date;
 }
 
-/** The calendar month (YYYY-MM) of an instant in a time zone. */
-export const localMonth = (at: Date, timeZone: string): string => localDate(at, timeZone).slice(0, 7);
+const monthsOfDates = new Map<string, string>();
+
+/**
+ * The calendar month (YYYY-MM) of an instant in a time zone. One string object per date, not one per call: the
+ * balance of every SIM holds its cycle.
+ */
+export function localMonth(at: Date, timeZone: string): string {
+  const date = localDate(at, timeZone);
+  let month = monthsOfDates.get(date);
+  if (month === undefined) {
+    if (monthsOfDates.size >= 4096) monthsOfDates.clear();
+    monthsOfDates.set(date, (month = date.slice(0, 7)));
+  }
+  return month;
+}
