@@ -1,9 +1,22 @@
 /** The one source of "now" for all time-driven behaviour, so tests and simulators can move time. */
 export interface Clock {
+  /** The current time. Callers never change the `Date` they get: it may be shared. */
   now(): Date;
 }
 
-export const systemClock: Clock = { now: () => new Date() };
+let lastNow = new Date();
+
+/**
+ * The system's time, one `Date` per millisecond: under load many packets arrive within one, and each keeps "now" as
+ * its session's last-seen time until the session's next packet, long enough to become old-generation garbage.
+ */
+export const systemClock: Clock = {
+  now: () => {
+    const ms = Date.now();
+    if (ms !== lastNow.getTime()) lastNow = new Date(ms);
+    return lastNow;
+  },
+};
 
 /** A clock that only moves when told to. */
 export class ManualClock implements Clock {
