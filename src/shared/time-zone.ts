@@ -1,3 +1,5 @@
+import { Interned } from './interned.ts';
+
 /** True when `value` is an IANA time zone name this runtime knows (e.g. Asia/Shanghai). */
 export function isTimeZone(value: string): boolean {
   try {
@@ -34,18 +36,10 @@ export function localDate(at: Date, timeZone: string): string {
   return date;
 }
 
-const monthsOfDates = new Map<string, string>();
+const months = new Interned(4096);
 
 /**
- * The calendar month (YYYY-MM) of an instant in a time zone. One string object per date, not one per call: the
- * balance of every SIM holds its cycle.
+ * The calendar month (YYYY-MM) of an instant in a time zone: one string object per month, not one per call (the
+ * balance of every SIM holds its cycle).
  */
-export function localMonth(at: Date, timeZone: string): string {
-  const date = localDate(at, timeZone);
-  let month = monthsOfDates.get(date);
-  if (month === undefined) {
-    if (monthsOfDates.size >= 4096) monthsOfDates.clear();
-    monthsOfDates.set(date, (month = date.slice(0, 7)));
-  }
-  return month;
-}
+export const localMonth = (at: Date, timeZone: string): string => months.of(localDate(at, timeZone).slice(0, 7));
