@@ -34,6 +34,8 @@ describe('a running server', () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toContain('meridian_http_requests_total{method="GET",route="/api/v1/sims",status="200"}');
     expect(metrics).toContain('meridian_process_cpu_seconds_total');
+    expect(metrics).toMatch(/^meridian_usage_sessions_held\{state="open"\} \d+$/m);
+    expect(metrics).toMatch(/^meridian_usage_sessions_held\{state="stopped"\} \d+$/m);
   });
 
   it('finishes in-flight requests when stopping, then refuses new ones', async () => {

@@ -27,7 +27,7 @@ describe.each(testDialects())('usage engine on %s', (dialect) => {
 
   beforeAll(async () => {
     t = await startTestPlatform(dialect, {}, { onDisk: true });
-    await t.api('POST', '/api/v1/sims/imports', simCsv(1, 7));
+    await t.api('POST', '/api/v1/sims/imports', simCsv(1, 8));
     await t.drainJobs();
     engine = newEngine();
     await engine.start();
@@ -90,6 +90,23 @@ describe.each(testDialects())('usage engine on %s', (dialect) => {
     expect(open()).toEqual(['m1', 'm3']);
     for (const id of ['m1', 'm3']) await engine.accounting(gateway, packet({ acctSessionId: id, imsi, status: 'stop', bytesIn: 10 }));
     expect(open()).toEqual([]);
+  });
+
+  it('forgets a session two minutes after its Stop and still counts its late packets once, from its row', async () => {
+    const late = { acctSessionId: 'late', imsi: imsiFor(8) };
+    const before = await usageSum(iccidFor(8));
+    await engine.accounting(gateway, packet({ ...late, status: 'start' }));
+    await engine.accounting(gateway, packet({ ...late, status: 'stop', bytesIn: 800 }));
+    const stopped = engine.heldSessions().stopped;
+    t.clock.advance(60_000);
+    await engine.expireSessions();
+    expect(engine.heldSessions().stopped).toBe(stopped);
+    t.clock.advance(61_000);
+    await engine.expireSessions();
+    expect(engine.heldSessions().stopped).toBe(0);
+    expect(await engine.accounting(gateway, packet({ ...late, status: 'stop', bytesIn: 800 }))).toBe('recorded');
+    await engine.accounting(gateway, packet({ ...late, bytesIn: 500 }));
+    expect(await usageSum(iccidFor(8)) - before).toBe(800);
   });
 
   it('closes the sessions of a gateway that restarts (Accounting-On)', async () => {

@@ -95,7 +95,12 @@ export interface UsageEngineHooks {
   onUsage?(sim: HotSim, session: SessionRow | null, usage: ExternalUsage | null): void;
 }
 
-const STOPPED_KEPT_MS = 3_600_000;
+/**
+ * A stopped session stays in memory this long, for the retransmissions of its Stop (RFC 5080 suggests that a client
+ * gives up after 30 s). A packet of a session forgotten since is counted against its row, read from the database.
+ * Kept short on purpose: every session held is old-generation heap that each major collection marks again.
+ */
+const STOPPED_KEPT_MS = 120_000;
 /** External usage leaves SIM figures in the journal for at most about this long before they are written to the SIMs. */
 const JOURNAL_KEPT_MS = 30_000;
 /** SIM rows written by one commit when journaled figures are moved to the SIMs. */
@@ -198,6 +203,13 @@ export class UsageEngine {
   openSessionsOf(iccid: string): SessionRow[] {
     const held = this.sessionsBySim.get(iccid);
     return (held === undefined ? [] : Array.isArray(held) ? held : [held]).filter((s) => s.status !== 'stop');
+  }
+
+  /** Sessions held in memory: open, and stopped but kept for late retransmissions. */
+  heldSessions(): { open: number; stopped: number } {
+    let stopped = 0;
+    for (const s of this.sessions.values()) if (s.status === 'stop') stopped++;
+    return { open: this.sessions.size - stopped, stopped };
   }
 
   /** Counts one Accounting-Request; resolves once what it changed is durable (answer the gateway then). */

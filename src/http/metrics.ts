@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** A Prometheus registry with the process metrics; every part of the server registers its own metrics in it. */
 export function createRegistry(): Registry {
@@ -34,8 +34,11 @@ export function registerHttpMetrics(app: FastifyInstance, m: ReturnType<typeof c
   });
 }
 
-/** Group commits of the usage engine: how long each took and how many items it held. */
-export function registerUsageMetrics(registry: Registry, usage: { onCommit(listener: (size: number, ms: number) => void): void }): void {
+/** Group commits of the usage engine (how long each took, how many items it held) and the sessions it holds in memory. */
+export function registerUsageMetrics(
+  registry: Registry,
+  usage: { onCommit(listener: (size: number, ms: number) => void): void; heldSessions(): { open: number; stopped: number } },
+): void {
   const registers = [registry];
   const seconds = new Histogram({
     name: 'meridian_usage_commit_seconds',
@@ -47,5 +50,16 @@ export function registerUsageMetrics(registry: Registry, usage: { onCommit(liste
   usage.onCommit((size, ms) => {
     seconds.observe(ms / 1000);
     items.inc(size);
+  });
+  new Gauge({
+    name: 'meridian_usage_sessions_held',
+    help: 'RADIUS sessions the usage engine holds in memory: open ones, and stopped ones kept for late retransmissions',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const held = usage.heldSessions();
+      this.set({ state: 'open' }, held.open);
+      this.set({ state: 'stopped' }, held.stopped);
+    },
   });
 }
