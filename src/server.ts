@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
@@ -19,6 +20,8 @@ export interface RunningServer {
 
 /** Starts the whole platform: database, migrations, first-start bootstrap, workers and the HTTP server. */
 export async function startServer(config: Config, options: { clock?: Clock; print?: (line: string) => void } = {}): Promise<RunningServer> {
+  // NOTE: V8 reads this flag at every major collection, so it takes effect in the running process (ADR 0033).
+  setFlagsFromString(`--heap-growing-percent=${config.gcHeapGrowthPercent}`);
   const platform = await createPlatform(config, { clock: options.clock });
   const { services, log } = platform;
   const boot = await bootstrapOperator(services.db, services.auth, { ...config.bootstrap, timezone: config.defaultTimezone });

@@ -33,4 +33,10 @@ describe('configuration', () => {
     expect(() => loadConfig({ RADIUS_COMMIT_INTERVAL_MS: '-1' })).toThrow(/RADIUS_COMMIT_INTERVAL_MS: Too small/);
     expect(() => loadConfig({ RADIUS_COMMIT_INTERVAL_MS: 'ten' })).toThrow(/RADIUS_COMMIT_INTERVAL_MS/);
   });
+  it('lets the heap grow 100 % past its live size by default, 0 (V8 decides) to 400', () => {
+    expect(loadConfig({}).gcHeapGrowthPercent).toBe(100);
+    expect(loadConfig({ GC_HEAP_GROWTH_PERCENT: '0' }).gcHeapGrowthPercent).toBe(0);
+    expect(() => loadConfig({ GC_HEAP_GROWTH_PERCENT: '401' })).toThrow(/GC_HEAP_GROWTH_PERCENT: Too big: expected number to be <=400/);
+    expect(() => loadConfig({ GC_HEAP_GROWTH_PERCENT: '1.5' })).toThrow(/GC_HEAP_GROWTH_PERCENT/);
+  });
 });

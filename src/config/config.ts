@@ -35,6 +35,7 @@ const envSchema = z.object({
   DEACTIVATED_RETIRE_DAYS: intFrom(365, 1),
   SCHEDULER_INTERVAL_MS: intFrom(5000, 50),
   SHUTDOWN_TIMEOUT_MS: intFrom(15000, 100),
+  GC_HEAP_GROWTH_PERCENT: intFrom(100, 0).pipe(z.number().max(400)),
   RADIUS_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   RADIUS_HOST: z.string().default('0.0.0.0'),
   RADIUS_AUTH_PORT: intFrom(1812).pipe(z.number().max(65535)),
@@ -120,6 +121,8 @@ export interface Config {
     readonly schedulerIntervalMs: number;
   };
   readonly shutdownTimeoutMs: number;
+  /** How far V8 lets the heap grow past its live size before the next major collection (%); 0: V8 decides. */
+  readonly gcHeapGrowthPercent: number;
   readonly radius: {
     readonly enabled: boolean;
     readonly host: string;
@@ -245,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       schedulerIntervalMs: e.SCHEDULER_INTERVAL_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    gcHeapGrowthPercent: e.GC_HEAP_GROWTH_PERCENT,
     radius: {
       enabled: e.RADIUS_ENABLED,
       host: e.RADIUS_HOST,
