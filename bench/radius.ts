@@ -23,6 +23,7 @@
  * 20000,25000,30000,40000,50000), BENCH_INTERIMS (4), BENCH_SOCKETS (64), BENCH_DATABASE_URL (postgres://postgres:postgres@
  * 127.0.0.1:5432; the benchmark creates meridian_bench_freeradius, meridian_bench_radius_base and meridian_bench_radius
  * there), BENCH_FRESH=1 (rebuild the SIM bases), BENCH_SERVER_PROF=DIR (V8 CPU profile of the Meridian server),
+ * BENCH_SERVER_NODE_ARGS (extra Node flags for the Meridian server, e.g. "--trace-gc"),
  * BENCH_PLANS=1 (the postgres and pglite parts rated as in `rated`), BENCH_RULES (10: the rules of the `rules` part),
  * BENCH_QUIET_WAIT (600: seconds to wait for other work on the machine to end before a search),
  * BENCH_STEADY_ROUNDS (0: the search starts after the short warm-up; N: every SIM first goes through N rounds of its

@@ -62,7 +62,13 @@ export async function startMeridian(o: MeridianServerOptions): Promise<MeridianP
   });
   const child: ChildProcess = fork(fileURLToPath(new URL('./serve.ts', import.meta.url)), [], {
     cwd: repoRoot,
-    execArgv: ['--import', 'tsx', ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []),
+      // NOTE: extra Node/V8 flags for the server only, e.g. BENCH_SERVER_NODE_ARGS="--trace-gc".
+      ...(process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+    ],
     env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
