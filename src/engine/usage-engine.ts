@@ -95,13 +95,14 @@ export interface UsageEngineHooks {
   onUsage?(sim: HotSim, session: SessionRow | null, usage: ExternalUsage | null): void;
 }
 
+/** How long a gateway retransmits a request (RFC 5080 suggests that a client gives up after 30 s). */
+export const RETRANSMISSION_WINDOW_MS = 30_000;
 /**
  * A stopped session stays in memory this long, for the retransmissions of its Stop: as long as the RADIUS server keeps
- * its answers (RFC 5080 suggests that a client gives up after 30 s). A packet of a session forgotten since is counted
- * against its row, read from the database. Kept short on purpose: every session held is old-generation heap that
- * each major collection marks again (ADR 0034).
+ * its answers. A packet of a session forgotten since is counted against its row, read from the database. Kept short
+ * on purpose: every session held is old-generation heap that each major collection marks again (ADR 0034).
  */
-const STOPPED_KEPT_MS = 30_000;
+const STOPPED_KEPT_MS = RETRANSMISSION_WINDOW_MS;
 /** External usage leaves SIM figures in the journal for at most about this long before they are written to the SIMs. */
 const JOURNAL_KEPT_MS = 30_000;
 /** SIM rows written by one commit when journaled figures are moved to the SIMs. */

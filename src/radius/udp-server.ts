@@ -5,7 +5,7 @@ import type { GatewayCache } from '../engine/gateway-directory.ts';
 import type { PolicyBook } from '../engine/policy-book.ts';
 import type { CompiledPolicy } from '../modules/policies/policy.ts';
 import { Backpressure } from '../engine/group-commit.ts';
-import type { UsageEngine } from '../engine/usage-engine.ts';
+import { RETRANSMISSION_WINDOW_MS, type UsageEngine } from '../engine/usage-engine.ts';
 import { type AttributeRef, type Gateway, parseAttributeRef } from '../modules/gateways/gateway.ts';
 import { accessDecision } from '../modules/usage/access.ts';
 import { Attr, attr, Code, type OutgoingAttribute } from './attributes.ts';
@@ -19,8 +19,10 @@ export interface RadiusServerOptions {
   acctPort: number;
 }
 
-/** Answers kept for retransmissions (RFC 5080 duplicate detection): same source, identifier and authenticator. */
-const REPLY_CACHE_MS = 30_000;
+/**
+ * Answers kept for retransmissions (RFC 5080 duplicate detection: same source, identifier and authenticator), for
+ * `RETRANSMISSION_WINDOW_MS`, at most this many.
+ */
 const REPLY_CACHE_MAX = 262_144;
 
 type DropReason = 'unknown_client' | 'bad_authenticator' | 'malformed' | 'unexpected_code' | 'backpressure' | 'commit_failed';
@@ -33,7 +35,7 @@ type DropReason = 'unknown_client' | 'bad_authenticator' | 'malformed' | 'unexpe
 export class RadiusServer {
   private auth: Socket | undefined;
   private acct: Socket | undefined;
-  private readonly replies = new ReplyCache({ capacity: REPLY_CACHE_MAX, windowMs: REPLY_CACHE_MS });
+  private readonly replies = new ReplyCache({ capacity: REPLY_CACHE_MAX, windowMs: RETRANSMISSION_WINDOW_MS });
   private readonly attributeRefs = new WeakMap<Gateway, AttributeRef | null>();
   private inFlight = 0;
   private idle: (() => void) | undefined;
